@@ -1,0 +1,83 @@
+"""``Chain``: named effects in series with one concatenated parameter space."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ..params import ParamSpace
+from .base import Effect
+
+NORMALIZE_MODES = ("none", "peak")
+_EPS = 1e-8
+
+
+def remove_dc_and_peak_normalize(x: Tensor, eps: float = _EPS) -> Tensor:
+    """Subtract each item's mean and divide by its peak magnitude (over channels and time).
+
+    Args:
+        x: audio ``(batch, channels, samples)``.
+        eps: added to the peak so that silence stays finite.
+
+    Returns:
+        Audio of the same shape whose items have zero mean and peak 1 (silence stays 0).
+    """
+    centred = x - x.mean(dim=(1, 2), keepdim=True)
+    peak = centred.abs().amax(dim=(1, 2), keepdim=True)
+    return centred / (peak + eps)
+
+
+class Chain(Effect):
+    """Effects applied in series; parameter names are prefixed with the effect's name.
+
+    ``q`` is split column-wise in the order of the effects, so ``chain.param_space.names`` is
+    ``["eq.low_shelf.freq_hz", ..., "comp.ratio", ...]``. Effects live in an ``nn.ModuleDict``, so
+    ``.to()``, ``state_dict()`` and ``parameters()`` reach them.
+
+    Args:
+        effects: mapping (or iterable of pairs) ``name -> Effect``, in processing order. Names
+            must not contain a dot.
+        normalize: ``"none"``, or ``"peak"``: remove DC and peak-normalise each item before every
+            effect, as the BE-AFX reference chain does (not between the bands of an EQ).
+    """
+
+    def __init__(self, effects: Mapping[str, Effect] | Iterable[tuple[str, Effect]],
+                 normalize: str = "none"):
+        pairs = list(effects.items() if isinstance(effects, Mapping) else effects)
+        if not pairs:
+            raise ValueError("effects must hold at least one effect")
+        for name, effect in pairs:
+            if not isinstance(effect, Effect):
+                raise ValueError(f"effect {name!r} must be a dasp_blind Effect, got "
+                                 f"{type(effect).__name__}")
+            if not name or "." in name:
+                raise ValueError(f"effect names must be non-empty and contain no '.', got {name!r}")
+        rates = {effect.sample_rate for _, effect in pairs}
+        if len(rates) > 1:
+            raise ValueError(f"all effects of a chain must share one sample_rate, got {sorted(rates)}")
+        if normalize not in NORMALIZE_MODES:
+            raise ValueError(f"normalize must be one of {NORMALIZE_MODES}, got {normalize!r}")
+        super().__init__(rates.pop())
+        self.effects = nn.ModuleDict(pairs)
+        self.normalize = normalize
+        self.param_space = ParamSpace.concat(e.param_space.prefixed(n) for n, e in pairs)
+
+    def split(self, q: Tensor) -> dict[str, Tensor]:
+        """Split ``q`` of shape ``(batch, num_params)`` into one block of columns per effect."""
+        self.param_space.check_normalized(q)
+        sizes = [effect.num_params for effect in self.effects.values()]
+        return dict(zip(self.effects.keys(), torch.split(q, sizes, dim=1), strict=True))
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        for name, effect in self.effects.items():
+            prefix = name + "."
+            own = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+            if self.normalize == "peak":
+                x = remove_dc_and_peak_normalize(x)
+            x = effect._process(x, own)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"normalize={self.normalize!r}"
