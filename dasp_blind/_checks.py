@@ -15,7 +15,7 @@ ParamLike = Tensor | float | int
 
 
 def check_audio(x: Tensor, name: str = "x") -> Tensor:
-    """Check that ``x`` is a finite floating-point tensor of shape ``(batch, channels, samples)``."""
+    """Check that ``x`` is a finite float tensor of shape ``(batch, channels, samples)``."""
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (batch, channels, samples), "
                          f"got {type(x).__name__}")

@@ -133,7 +133,8 @@ class ParamSpace:
         try:
             return self._index[name]
         except KeyError:
-            raise ValueError(f"unknown parameter name {name!r}; known names: {self.names}") from None
+            raise ValueError(f"unknown parameter name {name!r}; "
+                             f"known names: {self.names}") from None
 
     def prefixed(self, prefix: str) -> ParamSpace:
         """Copy with every name prefixed by ``prefix.``."""
@@ -161,7 +162,7 @@ class ParamSpace:
         return q
 
     def denormalize(self, q: Tensor) -> dict[str, Tensor]:
-        """Map ``q`` of shape ``(batch, len(self))`` in ``[0, 1]`` to physical ``(batch,)`` tensors."""
+        """Map ``q`` ``(batch, len(self))`` in ``[0, 1]`` to physical ``(batch,)`` tensors."""
         self.check_normalized(q)
         q = q.clamp(0.0, 1.0)
         return {s.name: s.denormalize(q[:, i]) for i, s in enumerate(self.specs)}

@@ -1,4 +1,4 @@
-"""The :class:`Effect` base class: an ``nn.Module`` with a :class:`~dasp_blind.params.ParamSpace`."""
+"""The :class:`Effect` base class: an ``nn.Module`` with a parameter space."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ class Chain(Effect):
                 raise ValueError(f"effect names must be non-empty and contain no '.', got {name!r}")
         rates = {effect.sample_rate for _, effect in pairs}
         if len(rates) > 1:
-            raise ValueError(f"all effects of a chain must share one sample_rate, got {sorted(rates)}")
+            raise ValueError("all effects of a chain must share one sample_rate, "
+                             f"got {sorted(rates)}")
         if normalize not in NORMALIZE_MODES:
             raise ValueError(f"normalize must be one of {NORMALIZE_MODES}, got {normalize!r}")
         super().__init__(rates.pop())

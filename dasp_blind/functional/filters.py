@@ -96,7 +96,8 @@ def check_sos(sos: Tensor, batch: int, name: str = "sos") -> Tensor:
         shape = tuple(sos.shape) if isinstance(sos, Tensor) else type(sos).__name__
         raise ValueError(f"{name} must have shape (batch, n_sections, 6), got {shape}")
     if sos.shape[0] not in (1, batch):
-        raise ValueError(f"{name} has batch size {sos.shape[0]} but the audio has batch size {batch}")
+        raise ValueError(f"{name} has batch size {sos.shape[0]} but the audio has batch size "
+                         f"{batch}")
     if not bool(torch.isfinite(sos).all()):
         raise ValueError(f"{name} contains NaN or Inf values")
     if bool((sos[..., 3] == 0).any()):

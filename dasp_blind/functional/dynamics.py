@@ -1,0 +1,111 @@
+"""Dynamic range compression: the feed-forward log-domain compressor of Giannoulis et al.
+
+The detector, static curve, branching attack/release smoother and gain run fused in one
+compiled (numba) loop per batch item, with a custom backward that runs the same time-varying
+one-pole backwards in time (the method of torchcomp). See ``_compressor_kernels``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._checks import ParamLike, as_batched, check_audio, check_range, check_sample_rate
+from . import _compressor_kernels as kernels
+
+#: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
+#: reference).
+LEVEL_FLOOR = 1e-4
+
+
+def time_constant_to_alpha(time_ms: Tensor, sample_rate: float) -> Tensor:
+    """One-pole coefficient ``α = exp(−1 / (τ·fs))`` of a time constant ``τ`` in milliseconds."""
+    return torch.exp(-1.0 / (time_ms * 1e-3 * sample_rate))
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().contiguous().numpy()
+
+
+class _CompressorFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor, makeup: Tensor,
+                alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:  # noqa: D102
+        x_np = _np(x)
+        params = [_np(p.double()) for p in (threshold, ratio, knee, makeup, alpha_attack,
+                                              alpha_release)]
+        y = np.empty_like(x_np)
+        state_shape = (x_np.shape[0], x_np.shape[2])
+        d, y_l, gain = (np.empty(state_shape, dtype=x_np.dtype) for _ in range(3))
+        attack = np.empty(state_shape, dtype=np.bool_)
+        kernels.compressor_forward(x_np, *params, LEVEL_FLOOR, y, d, y_l, gain, attack)
+        ctx.save_for_backward(x, ratio, knee, alpha_attack, alpha_release)
+        ctx.state = (d, y_l, gain, attack)
+        return torch.from_numpy(y).to(x.device)
+
+    @staticmethod
+    def backward(ctx, grad_y: Tensor):  # noqa: D102
+        x, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
+        x_np = _np(x)
+        grad_x = np.empty_like(x_np)
+        grad_params = np.empty((x_np.shape[0], 6), dtype=np.float64)
+        kernels.compressor_backward(_np(grad_y.to(x.dtype)), x_np,
+                                    *[_np(p.double()) for p in (ratio, knee, alpha_attack,
+                                                                  alpha_release)],
+                                    *ctx.state, grad_x, grad_params)
+        grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ratio.dtype)
+        return (torch.from_numpy(grad_x).to(x.device), *grads.unbind(dim=1))
+
+
+def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
+               attack_ms: ParamLike, release_ms: ParamLike, knee_db: ParamLike = 0.0,
+               makeup_db: ParamLike = 0.0) -> Tensor:
+    """Feed-forward log-domain compressor with a soft knee and branching ballistics.
+
+    Per batch item and sample ``n``:
+
+    1. level ``x_G = 20·log10(max(max_c |x_c|, 1e-4))`` — the detector takes the largest
+       magnitude across channels, so every channel gets the same gain (stereo linking);
+    2. static curve with threshold ``T``, ratio ``R`` and knee width ``W``: ``y_G = x_G`` below
+       the knee, ``x_G + (1/R − 1)(x_G − T + W/2)²/(2W)`` inside it, ``T + (x_G − T)/R`` above;
+       the knee branch is only taken when ``W > 0`` (no division by zero at ``W = 0``);
+    3. gain reduction ``x_L = x_G − y_G``, smoothed by
+       ``y_L[n] = α·y_L[n−1] + (1−α)·x_L[n]``, ``y_L[−1] = 0``, with ``α = α_attack`` when
+       ``x_L[n] > y_L[n−1]`` and ``α_release`` otherwise, ``α = exp(−1/(τ·fs))``;
+    4. output ``x·10^((M − y_L)/20)``.
+
+    The recursion runs in a compiled kernel; the backward pass is the same time-varying one-pole
+    filter run backwards in time, with the attack/release choices of the forward pass. CUDA
+    tensors are processed on the host for now.
+
+    Args:
+        x: audio ``(batch, channels, samples)``.
+        sample_rate: sample rate in Hz.
+        threshold_db: threshold ``T`` in dB, float or ``(batch,)``.
+        ratio: compression ratio ``R >= 1``.
+        attack_ms: attack time constant in ms, ``> 0``.
+        release_ms: release time constant in ms, ``> 0``.
+        knee_db: knee width ``W >= 0`` in dB.
+        makeup_db: makeup gain ``M`` in dB.
+
+    Returns:
+        Compressed audio ``(batch, channels, samples)``, same dtype and device as ``x``.
+    """
+    check_audio(x)
+    sample_rate = check_sample_rate(sample_rate)
+    batch = x.shape[0]
+    threshold = as_batched(threshold_db, batch, x, "threshold_db")
+    ratio_t = check_range(as_batched(ratio, batch, x, "ratio"), "ratio", 1.0)
+    attack = check_range(as_batched(attack_ms, batch, x, "attack_ms"), "attack_ms", 0.0,
+                         low_inclusive=False)
+    release = check_range(as_batched(release_ms, batch, x, "release_ms"), "release_ms", 0.0,
+                          low_inclusive=False)
+    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
+    makeup = as_batched(makeup_db, batch, x, "makeup_db")
+    return _CompressorFunction.apply(x, threshold, ratio_t, knee, makeup,
+                                     time_constant_to_alpha(attack, sample_rate),
+                                     time_constant_to_alpha(release, sample_rate))
+
+
+__all__ = ["LEVEL_FLOOR", "compressor", "time_constant_to_alpha"]

@@ -1,0 +1,148 @@
+"""The Giannoulis compressor against a plain per-sample loop, and its custom gradient."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dasp_blind.functional.dynamics import compressor
+
+FS = 44100.0
+
+
+def loop_compressor(x, fs, threshold, ratio, attack_ms, release_ms, knee, makeup):
+    """Plain per-sample reference, written from the formulas (float64 numpy)."""
+    batch, _, length = x.shape
+    y = np.zeros_like(x)
+    for b in range(batch):
+        a_att = math.exp(-1 / (attack_ms[b] * 1e-3 * fs))
+        a_rel = math.exp(-1 / (release_ms[b] * 1e-3 * fs))
+        t, r, w, m = threshold[b], ratio[b], knee[b], makeup[b]
+        prev = 0.0
+        for n in range(length):
+            x_g = 20 * math.log10(max(np.abs(x[b, :, n]).max(), 1e-4))
+            if 2 * (x_g - t) < -w:
+                y_g = x_g
+            elif abs(2 * (x_g - t)) <= w and w > 0:
+                y_g = x_g + (1 / r - 1) * (x_g - t + w / 2) ** 2 / (2 * w)
+            else:
+                y_g = t + (x_g - t) / r if 2 * (x_g - t) > w else x_g
+            x_l = x_g - y_g
+            alpha = a_att if x_l > prev else a_rel
+            prev = alpha * prev + (1 - alpha) * x_l
+            y[b, :, n] = x[b, :, n] * 10 ** ((m - prev) / 20)
+    return y
+
+
+def random_settings(gen, batch):
+    u = lambda lo, hi: (lo + (hi - lo) * torch.rand(batch, generator=gen, dtype=torch.float64))  # noqa: E731
+    return dict(threshold_db=u(-40, 0), ratio=u(2, 10), attack_ms=u(1, 60),
+                release_ms=u(10, 500), knee_db=torch.tensor([0.0, 6.0, 12.0, 3.0][:batch],
+                                                              dtype=torch.float64),
+                makeup_db=u(0, 20))
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_matches_plain_loop(channels):
+    gen = torch.Generator().manual_seed(0)
+    env = torch.linspace(0.02, 1.0, 4000, dtype=torch.float64) ** 2
+    x = torch.randn(4, channels, 4000, generator=gen, dtype=torch.float64) * env
+    settings = random_settings(gen, 4)
+    y = compressor(x, FS, **settings)
+    ref = loop_compressor(x.numpy(), FS, *[v.numpy() for v in settings.values()])
+    assert np.abs(y.numpy() - ref).max() < 1e-5
+
+
+def test_stereo_channels_share_one_gain():
+    gen = torch.Generator().manual_seed(1)
+    left = torch.randn(1, 1, 2000, generator=gen, dtype=torch.float64)
+    x = torch.cat([left, 0.1 * left], dim=1)
+    y = compressor(x, FS, -20.0, 4.0, 5.0, 50.0)
+    ratio = y[:, 0] / x[:, 0]
+    assert torch.allclose(y[:, 1] / x[:, 1], ratio)
+    # the detector follows the louder channel: same as compressing the left channel alone
+    assert torch.allclose(y[:, :1], compressor(left, FS, -20.0, 4.0, 5.0, 50.0))
+
+
+@pytest.mark.parametrize("knee_db", [6.0, 0.0])
+def test_gradcheck_all_inputs(knee_db):
+    """Gradients w.r.t. audio and every parameter (knee only where it is not 0)."""
+    gen = torch.Generator().manual_seed(2)
+    x = (0.5 * torch.randn(2, 2, 200, generator=gen, dtype=torch.float64)).requires_grad_(True)
+    params = [torch.tensor(v, dtype=torch.float64, requires_grad=True)
+              for v in ([-20.0, -15.0], [4.0, 3.0], [5.0, 2.0], [50.0, 20.0], [2.0, 1.0],
+                        [knee_db, knee_db / 2])]
+    if knee_db > 0:
+        def fn(x, t, r, a, rel, m, w):
+            return compressor(x, FS, t, r, a, rel, knee_db=w, makeup_db=m)
+    else:
+        params = params[:5]
+
+        def fn(x, t, r, a, rel, m):
+            return compressor(x, FS, t, r, a, rel, knee_db=0.0, makeup_db=m)
+    assert torch.autograd.gradcheck(fn, (x, *params), atol=1e-5, rtol=1e-3)
+
+
+def test_finite_on_silence_and_range_edges():
+    for x in (torch.zeros(2, 2, 512), 0.5 * torch.randn(2, 2, 512)):
+        x = x.clone().requires_grad_(True)
+        params = [torch.tensor(v, requires_grad=True) for v in
+                  ([-40.0, 0.0], [2.0, 10.0], [1.0, 60.0], [10.0, 500.0], [0.0, 12.0],
+                   [0.0, 20.0])]
+        y = compressor(x, FS, *params)
+        assert torch.isfinite(y).all()
+        (y.square().sum() + y.sum()).backward()
+        assert torch.isfinite(x.grad).all()
+        assert all(torch.isfinite(p.grad).all() for p in params)
+    silent = compressor(torch.zeros(1, 1, 64), FS, -20.0, 4.0, 5.0, 50.0, makeup_db=6.0)
+    assert torch.all(silent == 0)
+
+
+def test_ratio_one_and_quiet_signal_are_identity_up_to_makeup():
+    x = 0.5 * torch.randn(1, 1, 1000, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(compressor(x, FS, -30.0, 1.0, 5.0, 50.0), x)
+    quiet = 1e-3 * x
+    assert torch.allclose(compressor(quiet, FS, -20.0, 8.0, 5.0, 50.0, makeup_db=6.0),
+                          quiet * 10 ** (6 / 20), rtol=1e-5)
+
+
+def test_steady_state_gain_follows_static_curve():
+    t = torch.arange(int(FS)) / FS
+    tone = 0.5 * torch.sin(2 * math.pi * 1000 * t).reshape(1, 1, -1)  # peak -6 dB
+    y = compressor(tone.double(), FS, -20.0, 4.0, 1.0, 10.0)
+    # the detector is the instantaneous |x|: at the peaks, y_G = T + (x_G - T)/R
+    out_peak_db = 20 * math.log10(float(y[..., -4410:].abs().max()))
+    assert out_peak_db < -6.0 - 0.5 * (14 - 14 / 4)  # at least half the static reduction
+
+
+def test_batch_items_equal_single_calls_dtype_preserved():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 2, 3000, generator=gen)
+    thr = torch.tensor([-10.0, -20.0, -30.0])
+    y = compressor(x, FS, thr, 4.0, 5.0, 50.0, 6.0, 3.0)
+    assert y.dtype == torch.float32 and y.shape == x.shape
+    for i in range(3):
+        single = compressor(x[i:i + 1], FS, float(thr[i]), 4.0, 5.0, 50.0, 6.0, 3.0)
+        assert torch.allclose(y[i:i + 1], single)
+    y64 = compressor(x.double(), FS, thr.double(), 4.0, 5.0, 50.0, 6.0, 3.0)
+    assert y64.dtype == torch.float64
+    assert torch.allclose(y64.float(), y, atol=1e-5)
+
+
+def test_bad_input():
+    x = torch.randn(2, 1, 100)
+    with pytest.raises(ValueError, match="ratio"):
+        compressor(x, FS, -20.0, 0.5, 5.0, 50.0)
+    with pytest.raises(ValueError, match="attack_ms"):
+        compressor(x, FS, -20.0, 4.0, 0.0, 50.0)
+    with pytest.raises(ValueError, match="knee_db"):
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, knee_db=-1.0)
+    with pytest.raises(ValueError, match="batch size"):
+        compressor(x, FS, torch.zeros(3), 4.0, 5.0, 50.0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        compressor(x, 0, -20.0, 4.0, 5.0, 50.0)
+    with pytest.raises(ValueError, match="NaN"):
+        compressor(torch.full((1, 1, 8), float("nan")), FS, -20.0, 4.0, 5.0, 50.0)
+    with pytest.raises(ValueError, match="rank"):
+        compressor(torch.zeros(1, 8), FS, -20.0, 4.0, 5.0, 50.0)
