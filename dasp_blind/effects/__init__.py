@@ -2,6 +2,33 @@
 
 from .base import Effect
 from .chain import Chain, remove_dc_and_peak_normalize
+from .dynamics import Compressor, SimplifiedCompressor
 from .eq import GraphicEQ, ParametricEQ
+from .modulation import Chorus, Gain, Tremolo
+from .nonlinear import (
+    ChebyshevClipper,
+    HardClip,
+    ParametricClipper,
+    SoftClip,
+    SoxOverdrive,
+    TaylorClipper,
+)
 
-__all__ = ["Chain", "Effect", "GraphicEQ", "ParametricEQ", "remove_dc_and_peak_normalize"]
+__all__ = [
+    "Chain",
+    "ChebyshevClipper",
+    "Chorus",
+    "Compressor",
+    "Effect",
+    "Gain",
+    "GraphicEQ",
+    "HardClip",
+    "ParametricClipper",
+    "ParametricEQ",
+    "SimplifiedCompressor",
+    "SoftClip",
+    "SoxOverdrive",
+    "TaylorClipper",
+    "Tremolo",
+    "remove_dc_and_peak_normalize",
+]

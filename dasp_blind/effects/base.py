@@ -49,7 +49,7 @@ class Effect(nn.Module):
         if isinstance(q, Tensor) and q.dim() == 2 and q.shape[0] != x.shape[0]:
             raise ValueError(f"q has batch size {q.shape[0]} but x has batch size {x.shape[0]}")
         params = self.param_space.denormalize(q.to(x.dtype) if isinstance(q, Tensor) else q)
-        return self._process(x, params)
+        return self._process(x, self._bounded(params))
 
     def process(self, x: Tensor, params: Mapping[str, ParamLike] | None = None) -> Tensor:
         """Apply the effect with physical parameters.
@@ -73,7 +73,15 @@ class Effect(nn.Module):
             value = as_batched(complete[spec.name], x.shape[0], x, spec.name)
             spec.check_physical(value)
             out[spec.name] = value
-        return out
+        return self._bounded(out)
+
+    def _bounded(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Clamp each parameter to its ``[min, max]``.
+
+        The range checks allow a relative slack of 1e-5 (so that float32 round trips pass) and
+        ``q = 1`` can land a rounding error above ``max``; the functions check strictly.
+        """
+        return {s.name: params[s.name].clamp(s.min, s.max) for s in self.param_space}
 
     def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         raise NotImplementedError

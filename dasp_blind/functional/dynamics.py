@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .._checks import ParamLike, as_batched, check_audio, check_range, check_sample_rate
 from . import _compressor_kernels as kernels
+from .filters import fft_sosfilt
 
 #: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
 #: reference).
@@ -108,4 +109,73 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
                                      time_constant_to_alpha(release, sample_rate))
 
 
-__all__ = ["LEVEL_FLOOR", "compressor", "time_constant_to_alpha"]
+def static_gain_reduction_db(level_db: Tensor, threshold_db: Tensor, ratio: Tensor,
+                             knee_db: Tensor) -> Tensor:
+    """Gain reduction ``x_L = x_G − y_G`` of the soft-knee static curve, vectorised.
+
+    ``0`` below the knee, ``(1 − 1/R)(d + W/2)²/(2W)`` inside it and ``(1 − 1/R)·d`` above, with
+    ``d = x_G − T``. The knee branch divides by ``max(W, 1)`` where ``W = 0``, where it is never
+    selected, so gradients stay finite at ``W = 0``.
+
+    Args:
+        level_db: level ``x_G`` in dB, ``(batch, samples)``.
+        threshold_db: ``(batch,)``.
+        ratio: ``(batch,)``.
+        knee_db: ``(batch,)``.
+
+    Returns:
+        Gain reduction in dB ``(batch, samples)``, ``>= 0``.
+    """
+    t, r, w = (p.unsqueeze(-1) for p in (threshold_db, ratio, knee_db))
+    d = level_db - t
+    slope = 1 - 1 / r
+    safe_w = torch.where(w > 0, w, torch.ones_like(w))
+    in_knee = slope * (d + w / 2) ** 2 / (2 * safe_w)
+    above = 2 * d > w
+    below = (2 * d < -w) | (w <= 0)
+    return torch.where(above, slope * d, torch.where(below, torch.zeros_like(d), in_knee))
+
+
+def simple_compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
+                      time_constant_ms: ParamLike, knee_db: ParamLike = 0.0,
+                      makeup_db: ParamLike = 0.0) -> Tensor:
+    """Compressor with one linked time constant and no attack/release branching.
+
+    The static curve is that of :func:`compressor`; the gain reduction is smoothed by a linear
+    one-pole low-pass ``y_L[n] = α·y_L[n−1] + (1−α)·x_L[n]`` with ``α = exp(−1/(τ·fs))``, run with
+    one FFT pair (:func:`~dasp_blind.functional.fft_sosfilt`), so the whole effect is vectorised.
+    The level is ``20·log10(max_c |x_c| + 1e-6)`` (a smooth floor, so silence has finite
+    gradients).
+
+    Args:
+        x: audio ``(batch, channels, samples)``.
+        sample_rate: sample rate in Hz.
+        threshold_db: threshold in dB, float or ``(batch,)``.
+        ratio: ratio ``>= 1``.
+        time_constant_ms: the time constant ``τ`` in ms, ``> 0``.
+        knee_db: knee width in dB, ``>= 0``.
+        makeup_db: makeup gain in dB.
+
+    Returns:
+        Compressed audio ``(batch, channels, samples)``.
+    """
+    check_audio(x)
+    sample_rate = check_sample_rate(sample_rate)
+    batch = x.shape[0]
+    threshold = as_batched(threshold_db, batch, x, "threshold_db")
+    ratio_t = check_range(as_batched(ratio, batch, x, "ratio"), "ratio", 1.0)
+    tau = check_range(as_batched(time_constant_ms, batch, x, "time_constant_ms"),
+                      "time_constant_ms", 0.0, low_inclusive=False)
+    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
+    makeup = as_batched(makeup_db, batch, x, "makeup_db")
+    level_db = 20 * torch.log10(x.abs().amax(dim=1) + 1e-6)
+    reduction = static_gain_reduction_db(level_db, threshold, ratio_t, knee)
+    alpha = time_constant_to_alpha(tau, sample_rate).double()
+    zero, one = torch.zeros_like(alpha), torch.ones_like(alpha)
+    sos = torch.stack([1 - alpha, zero, zero, one, -alpha, zero], dim=-1).unsqueeze(1)
+    smoothed = fft_sosfilt(reduction.unsqueeze(1), sos)
+    return x * 10 ** ((makeup.reshape(-1, 1, 1) - smoothed) / 20)
+
+
+__all__ = ["LEVEL_FLOOR", "compressor", "simple_compressor", "static_gain_reduction_db",
+           "time_constant_to_alpha"]

@@ -1,0 +1,48 @@
+"""The ``dasp-blind`` command.
+
+``dasp-blind demo`` renders the effects tour (see :mod:`dasp_blind.tour`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .tour import format_table, run_tour
+
+    rows = run_tour(args.out, seconds=args.seconds, seed=args.seed, sample_rate=args.sample_rate,
+                    figure=not args.no_figure)
+    print(format_table(rows))
+    print(f"\nwrote {len(rows)} wav files" + ("" if args.no_figure else " and effects_tour.png")
+          + f" to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser of the ``dasp-blind`` command."""
+    parser = argparse.ArgumentParser(prog="dasp-blind", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="render a synthetic clip through every effect")
+    demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    demo.add_argument("--seconds", type=float, default=4.0, help="clip length in seconds")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic music")
+    demo.add_argument("--sample-rate", type=int, default=44100, help="sample rate in Hz")
+    demo.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dasp-blind`` console script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "seconds", 1.0) <= 0:
+        print("dasp-blind: error: --seconds must be positive", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

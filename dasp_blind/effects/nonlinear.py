@@ -1,0 +1,184 @@
+"""Distortion effects: the BE-AFX clippers and waveshapers, hard / soft clipping, SoX overdrive.
+
+Each effect wraps a function of :mod:`dasp_blind.functional.nonlinear`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ..functional.nonlinear import (
+    chebyshev,
+    hard_clip,
+    parametric_clipper,
+    soft_clip,
+    sox_overdrive,
+    taylor,
+)
+from ..params import ParamSpace, ParamSpec
+from .base import Effect
+
+NUM_HARMONICS = 24
+
+
+def _check_threshold(threshold: float) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    return value
+
+
+def _remove_dc(x: Tensor) -> Tensor:
+    """Subtract the mean over time of every item and channel."""
+    return x - x.mean(dim=-1, keepdim=True)
+
+
+class ParametricClipper(Effect):
+    """BE-AFX parametric clipper ``dist`` (3 controls), see
+    :func:`~dasp_blind.functional.parametric_clipper`.
+
+    Controls (all linear): ``drive_db`` in ``[−10, 20]`` dB (default 0), ``offset`` in ``[0, 1]``
+    (default 0), ``hardness`` in ``[0, 2]`` (0 tanh, 1 cubic, 2 hard clip; default 1). The
+    reference feeds it DC-free, peak-normalised audio (``Chain(normalize="peak")``).
+
+    Args:
+        sample_rate: sample rate in Hz (unused by the clipper itself).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0):
+        super().__init__(sample_rate)
+        self.param_space = ParamSpace([
+            ParamSpec("drive_db", -10.0, 20.0, "lin", "dB", 0.0),
+            ParamSpec("offset", 0.0, 1.0, "lin", "", 0.0),
+            ParamSpec("hardness", 0.0, 2.0, "lin", "", 1.0),
+        ])
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return parametric_clipper(x, params["drive_db"], params["offset"], params["hardness"])
+
+
+class TaylorClipper(Effect):
+    """BE-AFX ``taylor`` waveshaper: ``y = Σ_{k=1..24} c_k·x^k`` (24 controls ``c1`` … ``c24``).
+
+    Each coefficient is linear in ``[−1, 1]``; the defaults (``c1 = 1``, the others 0) make the
+    effect the identity on zero-mean audio. As in the reference, the mean over time of every item
+    and channel is removed from the input before the polynomial (so a constant input gives 0).
+
+    Args:
+        sample_rate: sample rate in Hz (unused by the waveshaper itself).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0):
+        super().__init__(sample_rate)
+        self.param_space = ParamSpace(
+            ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0)
+            for k in range(1, NUM_HARMONICS + 1))
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
+        return taylor(_remove_dc(x), coeffs)
+
+
+class ChebyshevClipper(Effect):
+    """BE-AFX ``chebyshev`` waveshaper: ``y = Σ_{k=0..23} c_k·T_k(x)`` (24 controls ``c0`` …
+    ``c23``).
+
+    Each coefficient is linear in ``[−1, 1]``; the defaults (``c1 = 1``, the others 0) make the
+    effect the identity on zero-mean audio. ``c0`` multiplies ``T_0 = 1`` and adds a constant, as
+    in the reference. The mean over time of every item and channel is removed from the input
+    before the polynomial.
+
+    Args:
+        sample_rate: sample rate in Hz (unused by the waveshaper itself).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0):
+        super().__init__(sample_rate)
+        self.param_space = ParamSpace(
+            ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0)
+            for k in range(NUM_HARMONICS))
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
+        return chebyshev(_remove_dc(x), coeffs)
+
+
+class HardClip(Effect):
+    """Gain then hard clipping at ``±threshold``, see :func:`~dasp_blind.functional.hard_clip`.
+
+    Control: ``gain_db`` linear in ``[0, 50]`` dB (default 20).
+
+    Args:
+        sample_rate: sample rate in Hz (unused by the clipper itself).
+        threshold: clipping level (linear, ``> 0``).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0, threshold: float = 1.0):
+        super().__init__(sample_rate)
+        self.threshold = _check_threshold(threshold)
+        self.param_space = ParamSpace([ParamSpec("gain_db", 0.0, 50.0, "lin", "dB", 20.0)])
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return hard_clip(x, params["gain_db"], self.threshold)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", threshold={self.threshold:g}"
+
+
+class SoftClip(Effect):
+    """Gain then ``tanh`` soft clipping, see :func:`~dasp_blind.functional.soft_clip`.
+
+    Control: ``gain_db`` linear in ``[0, 40]`` dB (default 12).
+
+    Args:
+        sample_rate: sample rate in Hz (unused by the clipper itself).
+        threshold: saturation level of the output (linear, ``> 0``).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0, threshold: float = 1.0):
+        super().__init__(sample_rate)
+        self.threshold = _check_threshold(threshold)
+        self.param_space = ParamSpace([ParamSpec("gain_db", 0.0, 40.0, "lin", "dB", 12.0)])
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return soft_clip(x, params["gain_db"], self.threshold)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", threshold={self.threshold:g}"
+
+
+class SoxOverdrive(Effect):
+    """The ``sox`` program's ``overdrive``, see :func:`~dasp_blind.functional.sox_overdrive`.
+
+    Controls (linear): ``gain_db`` in ``[0, 60]`` dB (default 20) and ``colour`` in ``[0, 100]``
+    (default 20). As in SoX, ``gain_db = 0`` exactly (``q = 0``) bypasses the effect.
+
+    Args:
+        sample_rate: sample rate in Hz (SoX's DC blocker has a fixed pole, whatever the rate).
+    """
+
+    def __init__(self, sample_rate: float = 44100.0):
+        super().__init__(sample_rate)
+        self.param_space = ParamSpace([
+            ParamSpec("gain_db", 0.0, 60.0, "lin", "dB", 20.0),
+            ParamSpec("colour", 0.0, 100.0, "lin", "", 20.0),
+        ])
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return sox_overdrive(x, params["gain_db"], params["colour"])
+
+
+__all__ = [
+    "ChebyshevClipper",
+    "HardClip",
+    "ParametricClipper",
+    "SoftClip",
+    "SoxOverdrive",
+    "TaylorClipper",
+]

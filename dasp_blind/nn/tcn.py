@@ -1,0 +1,130 @@
+"""Causal temporal convolutional networks with FiLM conditioning.
+
+:class:`TCNCompressorProxy` is the neural proxy of the compressor used by BE-AFX (reference §1.7):
+5 blocks of dilated causal convolutions (kernel 13, dilations 1 … 10⁴, 8 channels), each
+modulated by FiLM from an MLP over the normalised controls, a sigmoid gain head, and the
+threshold and makeup applied explicitly. 8,004 parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def receptive_field(kernel_size: int, dilations: list[int]) -> int:
+    """Samples seen by a stack of dilated convolutions: ``k + (k − 1)·Σ(d) − (k − 1)``."""
+    return 1 + (kernel_size - 1) * sum(dilations)
+
+
+class FiLM(nn.Module):
+    """Feature-wise linear modulation: ``x·γ + β`` with ``(γ, β) = Linear(cond)``.
+
+    Args:
+        cond_dim: size of the conditioning vector.
+        channels: channels of the modulated features.
+    """
+
+    def __init__(self, cond_dim: int, channels: int):
+        super().__init__()
+        self.adaptor = nn.Linear(cond_dim, 2 * channels)
+
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """``x``: ``(batch, channels, time)``; ``cond``: ``(batch, cond_dim)``."""
+        gamma, beta = self.adaptor(cond).unsqueeze(-1).chunk(2, dim=1)
+        return x * gamma + beta
+
+
+class TCNBlock(nn.Module):
+    """Dilated causal conv (no bias, valid) → FiLM → PReLU, plus a per-channel residual scale.
+
+    The input is expected to be left-padded already; the output is ``(k − 1)·d`` samples
+    shorter, and the residual is cropped from the left to match.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int,
+                 cond_dim: int):
+        super().__init__()
+        self.crop = (kernel_size - 1) * dilation
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation,
+                              bias=False)
+        self.film = FiLM(cond_dim, out_channels)
+        self.act = nn.PReLU(out_channels)
+        self.residual = nn.Conv1d(in_channels, out_channels, 1, groups=in_channels, bias=False)
+
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """``x``: ``(batch, in_channels, time)`` -> ``(batch, out_channels, time − crop)``."""
+        y = self.act(self.film(self.conv(x), cond))
+        return y + self.residual(x[..., self.crop:])
+
+
+def conditioning_mlp(in_dim: int, hidden: tuple[int, ...] = (16, 32, 32)) -> nn.Sequential:
+    """Linear → BatchNorm → PReLU layers mapping controls to a conditioning vector."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(in_dim, width), nn.BatchNorm1d(width), nn.PReLU()]
+        in_dim = width
+    return nn.Sequential(*layers)
+
+
+class TCNCompressorProxy(nn.Module):
+    """Neural proxy of the compressor (reference §1.7).
+
+    ``y = x · sigmoid(head(TCN(x / 10^(T/20), c))) · 10^(M/20)`` where the TCN is conditioned by
+    ``c = MLP(q_attack, q_release, q_ratio, q_knee)``, the normalised controls. Channels are
+    processed independently (folded into the batch).
+
+    Args:
+        kernel_size: convolution kernel (13).
+        num_blocks: number of blocks (5).
+        dilation_growth: dilation of block ``i`` is ``growth**i`` (10).
+        channels: channels of every block (8).
+        num_controls: conditioning controls (4: attack, release, ratio, knee).
+    """
+
+    def __init__(self, kernel_size: int = 13, num_blocks: int = 5, dilation_growth: int = 10,
+                 channels: int = 8, num_controls: int = 4):
+        super().__init__()
+        dilations = [dilation_growth**i for i in range(num_blocks)]
+        self.receptive_field = receptive_field(kernel_size, dilations)
+        self.num_controls = num_controls
+        self.gen = conditioning_mlp(num_controls)
+        cond_dim = self.gen[-3].out_features
+        self.blocks = nn.ModuleList(
+            TCNBlock(1 if i == 0 else channels, channels, kernel_size, d, cond_dim)
+            for i, d in enumerate(dilations))
+        self.head = nn.Conv1d(channels, 1, 1)
+
+    def gain(self, x: Tensor, controls: Tensor) -> Tensor:
+        """Gain mask in ``(0, 1)``: ``x`` ``(batch, 1, time)`` already divided by the threshold,
+        ``controls`` ``(batch, num_controls)`` -> ``(batch, 1, time)``."""
+        cond = self.gen(controls)
+        h = nn.functional.pad(x, (self.receptive_field - 1, 0))
+        for block in self.blocks:
+            h = block(h, cond)
+        return torch.sigmoid(self.head(h))
+
+    def forward(self, x: Tensor, controls: Tensor, threshold_db: Tensor,
+                makeup_db: Tensor) -> Tensor:
+        """Compress ``x``.
+
+        Args:
+            x: audio ``(batch, channels, samples)``.
+            controls: normalised attack, release, ratio and knee, ``(batch, 4)`` in ``[0, 1]``.
+            threshold_db: ``(batch,)`` in dB.
+            makeup_db: ``(batch,)`` in dB.
+
+        Returns:
+            Compressed audio ``(batch, channels, samples)``.
+        """
+        batch, channels, length = x.shape
+        folded = x.reshape(batch * channels, 1, length)
+        scale = 10 ** (threshold_db.to(x.dtype) / 20)
+        scale = scale.repeat_interleave(channels).reshape(-1, 1, 1)
+        cond = controls.to(x.dtype).repeat_interleave(channels, dim=0)
+        mask = self.gain(folded / scale, cond)
+        makeup = 10 ** (makeup_db.to(x.dtype) / 20)
+        return (folded * mask).reshape(batch, channels, length) * makeup.reshape(-1, 1, 1)
+
+
+__all__ = ["FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp", "receptive_field"]
