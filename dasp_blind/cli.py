@@ -1,6 +1,8 @@
 """The ``dasp-blind`` command.
 
-``dasp-blind demo`` renders the effects tour (see :mod:`dasp_blind.tour`).
+* ``dasp-blind demo`` renders the effects tour (see :mod:`dasp_blind.tour`).
+* ``dasp-blind fit|validate|test --config CONFIG.yaml`` runs a LightningCLI on any
+  LightningModule / LightningDataModule named in the config (e.g. ``configs/proxy/``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``dasp-blind`` command."""
     parser = argparse.ArgumentParser(prog="dasp-blind", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    for name in LIGHTNING_COMMANDS:
+        sub.add_parser(name, help=f"LightningCLI {name} (see dasp-blind {name} --help)")
     demo = sub.add_parser("demo", help="render a synthetic clip through every effect")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     demo.add_argument("--seconds", type=float, default=4.0, help="clip length in seconds")
@@ -35,8 +39,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _lightning(argv: list[str]) -> int:
+    """Hand the arguments to a LightningCLI whose model and data come from the config."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.cli import LightningCLI
+
+    LightningCLI(pl.LightningModule, pl.LightningDataModule, subclass_mode_model=True,
+                 subclass_mode_data=True, args=argv, save_config_kwargs={"overwrite": True})
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dasp-blind`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LIGHTNING_COMMANDS:
+        return _lightning(argv)
     args = build_parser().parse_args(argv)
     if getattr(args, "seconds", 1.0) <= 0:
         print("dasp-blind: error: --seconds must be positive", file=sys.stderr)

@@ -1,6 +1,14 @@
-"""Data: audio file I/O (soundfile + soxr) and the seeded synthetic-music generator."""
+"""Data: audio file I/O (soundfile + soxr), the seeded synthetic-music generator, clip sources
+(synthetic, folder, MUSDB18) and dry / wet effect pairs.
+
+The Lightning data module lives in :mod:`dasp_blind.data.modules` (it imports
+``pytorch_lightning``, which ``import dasp_blind.data`` does not need).
+"""
 
 from .audio import load_audio, save_audio
+from .clips import FolderClips, MusdbClips, SyntheticClips, build_clips
+from .pairs import EffectPairDataset
 from .synthetic import SyntheticMusicDataset, synthetic_music
 
-__all__ = ["SyntheticMusicDataset", "load_audio", "save_audio", "synthetic_music"]
+__all__ = ["EffectPairDataset", "FolderClips", "MusdbClips", "SyntheticClips",
+           "SyntheticMusicDataset", "build_clips", "load_audio", "save_audio", "synthetic_music"]

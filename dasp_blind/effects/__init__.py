@@ -13,6 +13,7 @@ from .nonlinear import (
     SoxOverdrive,
     TaylorClipper,
 )
+from .proxy import HybridCompressor, ProxyCompressor
 
 __all__ = [
     "Chain",
@@ -23,8 +24,10 @@ __all__ = [
     "Gain",
     "GraphicEQ",
     "HardClip",
+    "HybridCompressor",
     "ParametricClipper",
     "ParametricEQ",
+    "ProxyCompressor",
     "SimplifiedCompressor",
     "SoftClip",
     "SoxOverdrive",

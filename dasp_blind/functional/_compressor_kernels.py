@@ -14,8 +14,16 @@ backward pass needs no transcendental function.
 from __future__ import annotations
 
 import math
+import os
 
+import numba
 from numba import njit, prange
+
+# A fork-safe threading layer (tbb, or numba's own workqueue): with GNU OpenMP, a DataLoader
+# worker forked after the parent ran a kernel is killed ("fork() called from a process already
+# using GNU OpenMP"). Users can still choose with NUMBA_THREADING_LAYER.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "forksafe"
 
 LN10_OVER_20 = math.log(10.0) / 20.0
 #: Marker stored for ``d`` where the level is below the knee (the static curve is flat there).

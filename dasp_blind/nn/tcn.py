@@ -57,6 +57,12 @@ class TCNBlock(nn.Module):
         y = self.act(self.film(self.conv(x), cond))
         return y + self.residual(x[..., self.crop:])
 
+    def constant_response(self, value: Tensor, cond: Tensor) -> Tensor:
+        """Output for an input that is constant in time: ``(batch, in_channels, 1)`` ->
+        ``(batch, out_channels, 1)`` (the convolution reduces to its summed taps)."""
+        summed = nn.functional.conv1d(value, self.conv.weight.sum(dim=-1, keepdim=True))
+        return self.act(self.film(summed, cond)) + self.residual(value)
+
 
 def conditioning_mlp(in_dim: int, hidden: tuple[int, ...] = (16, 32, 32)) -> nn.Sequential:
     """Linear → BatchNorm → PReLU layers mapping controls to a conditioning vector."""
@@ -97,11 +103,20 @@ class TCNCompressorProxy(nn.Module):
 
     def gain(self, x: Tensor, controls: Tensor) -> Tensor:
         """Gain mask in ``(0, 1)``: ``x`` ``(batch, 1, time)`` already divided by the threshold,
-        ``controls`` ``(batch, num_controls)`` -> ``(batch, 1, time)``."""
+        ``controls`` ``(batch, num_controls)`` -> ``(batch, 1, time)``.
+
+        The network sees the signal preceded by silence. Rather than padding the input with
+        ``receptive_field − 1`` zeros and running every block over them, each block's input is
+        padded with just the ``(k − 1)·d`` samples it consumes, filled with the constant that the
+        previous blocks output for silence: the same result, with the long padding paid only by
+        the last, most dilated block.
+        """
         cond = self.gen(controls)
-        h = nn.functional.pad(x, (self.receptive_field - 1, 0))
+        h = x
+        silence = x.new_zeros(x.shape[0], 1, 1)  # each block's input before the signal starts
         for block in self.blocks:
-            h = block(h, cond)
+            h = block(torch.cat([silence.expand(-1, -1, block.crop), h], dim=-1), cond)
+            silence = block.constant_response(silence, cond)
         return torch.sigmoid(self.head(h))
 
     def forward(self, x: Tensor, controls: Tensor, threshold_db: Tensor,

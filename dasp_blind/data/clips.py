@@ -1,0 +1,368 @@
+"""Sources of mono music clips: synthetic music, a folder of audio files, or MUSDB18.
+
+Every source is a :class:`torch.utils.data.Dataset` of fixed length whose item ``i`` is a float32
+tensor ``(1, num_samples)`` with ``num_samples = round(duration_s·sample_rate)``, prepared the
+way the BE-AFX training data is (``reference/blind_estimation_reference.md`` §4 "Data"):
+
+1. draw a clip (a synthetic render, or a uniform random window of a random file / track);
+2. mix it to mono by the channel mean;
+3. redraw (the next seed, file or offset) while its peak is below ``1e-5`` (silence), at most
+   :data:`MAX_TRIES` times;
+4. peak-normalise it to 1;
+5. flip its polarity with probability 1/2.
+
+All randomness of item ``i`` comes from ``numpy.random.default_rng([seed, i])``, so an item is
+the same in every process (DataLoader workers included) and on every access, and different
+items (or different seeds) give different clips. Unlike the reference, whose ``__getitem__``
+draws fresh clips on every pass, a dataset here is a fixed set of clips; use a different
+``seed`` to draw another set.
+
+Files are read with ``soundfile`` (only the window that is needed) and resampled with ``soxr``;
+MUSDB goes through the ``musdb`` package (an optional dependency, imported when used).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from .synthetic import synthetic_music
+
+#: Below this peak a drawn clip counts as silence and is drawn again.
+SILENCE_PEAK = 1e-5
+#: Number of draws of one item before giving up on finding a non-silent clip.
+MAX_TRIES = 20
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+
+
+def _check_num_items(num_items: object) -> int:
+    if isinstance(num_items, bool) or not isinstance(num_items, (int, np.integer)) \
+            or num_items < 1:
+        raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
+    return int(num_items)
+
+
+def _check_duration(duration_s: object) -> float:
+    try:
+        value = float(duration_s)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}") from None
+    if isinstance(duration_s, bool) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}")
+    return value
+
+
+def _check_rate(sample_rate: object) -> int:
+    if isinstance(sample_rate, bool):
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    try:
+        value = float(sample_rate)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}") from None
+    if not math.isfinite(value) or value <= 0 or not value.is_integer():
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    return int(value)
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed)
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """Crop or zero-pad the last axis of ``x`` to ``n`` samples."""
+    if x.shape[-1] >= n:
+        return x[..., :n]
+    pad = [(0, 0)] * (x.ndim - 1) + [(0, n - x.shape[-1])]
+    return np.pad(x, pad)
+
+
+def _resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
+    """Resample a mono signal ``(samples,)`` with ``soxr`` (high quality)."""
+    if rate_in == rate_out or x.size == 0:
+        return x
+    import soxr
+
+    return soxr.resample(x.astype(np.float64), float(rate_in), float(rate_out), quality="HQ")
+
+
+class ClipSource(Dataset):
+    """Base class of the clip sources: the seeded redraw / mono / normalise / polarity logic.
+
+    Subclasses implement :meth:`_draw`, which returns one candidate clip as a numpy array
+    ``(channels, samples)`` or ``(samples,)`` at ``self.sample_rate`` (any length; it is cropped
+    or zero-padded to ``num_samples``) using only the given generator.
+
+    Args:
+        num_items: number of clips (``len`` of the dataset), >= 1.
+        duration_s: length of each clip in seconds, > 0.
+        sample_rate: sample rate of the clips in Hz (positive integer).
+        seed: integer seed; item ``i`` uses ``numpy.random.default_rng([seed mod 2**64, i])``.
+    """
+
+    def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
+                 seed: int = 0):
+        self.num_items = _check_num_items(num_items)
+        self.duration_s = _check_duration(duration_s)
+        self.sample_rate = _check_rate(sample_rate)
+        self.seed = _check_seed(seed)
+        self.num_samples = int(round(self.duration_s * self.sample_rate))
+        if self.num_samples < 1:
+            raise ValueError(f"duration_s={duration_s!r} at sample_rate={sample_rate} gives no "
+                             f"samples")
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    def rng(self, index: int) -> np.random.Generator:
+        """The generator that item ``index`` draws from."""
+        return np.random.default_rng([self.seed % 2**64, int(index)])
+
+    def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        return type(self).__name__
+
+    def __getitem__(self, index: int) -> Tensor:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an integer, got {index!r}")
+        i = int(index)
+        if i < 0:
+            i += self.num_items
+        if not 0 <= i < self.num_items:
+            raise IndexError(f"index {index} out of range for a dataset of {self.num_items} "
+                             f"items")
+        rng = self.rng(i)
+        for _ in range(MAX_TRIES):
+            clip = np.asarray(self._draw(rng, i), dtype=np.float64)
+            if clip.ndim == 2:
+                clip = clip.mean(axis=0)
+            elif clip.ndim != 1:
+                raise RuntimeError(f"{self._describe()}: a drawn clip has shape {clip.shape}, "
+                                   f"expected (channels, samples) or (samples,)")
+            clip = _fit_length(clip, self.num_samples)
+            peak = float(np.abs(clip).max())
+            if not math.isfinite(peak):
+                raise RuntimeError(f"{self._describe()}: item {i} holds NaN or Inf samples")
+            if peak >= SILENCE_PEAK:
+                clip = clip / peak
+                if rng.random() < 0.5:
+                    clip = -clip
+                return torch.from_numpy(clip.astype(np.float32)[None, :])
+        raise RuntimeError(f"{self._describe()}: all {MAX_TRIES} clips drawn for item {i} were "
+                           f"silent (peak < {SILENCE_PEAK:g}); the source holds too little "
+                           f"non-silent audio")
+
+
+class SyntheticClips(ClipSource):
+    """Clips of :func:`~dasp_blind.data.synthetic.synthetic_music`.
+
+    Item ``i`` renders ``synthetic_music`` with a seed drawn from ``(seed, i)``, mixes it to mono,
+    peak-normalises it to 1 and flips its polarity at random.
+
+    Args:
+        num_items: number of clips, >= 1.
+        duration_s: length of each clip in seconds.
+        sample_rate: sample rate in Hz (integer >= 4000, as ``synthetic_music`` requires).
+        seed: integer seed of the dataset.
+    """
+
+    def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
+                 seed: int = 0):
+        super().__init__(num_items, duration_s, sample_rate, seed)
+        if self.sample_rate < 4000:
+            raise ValueError(f"sample_rate must be an integer >= 4000 Hz for synthetic music, "
+                             f"got {sample_rate!r}")
+
+    def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
+        render_seed = int(rng.integers(0, 2**63 - 1))
+        return synthetic_music(self.duration_s, self.sample_rate, seed=render_seed,
+                               channels=1).numpy()
+
+
+def find_audio_files(root: str | os.PathLike,
+                     extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[Path]:
+    """All files under ``root`` (recursively) whose extension is in ``extensions``
+    (case-insensitive), sorted by path. Hidden files (``.name``) are skipped.
+
+    Raises:
+        ValueError: if ``root`` is not an existing directory.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise ValueError(f"root must be an existing directory, got {str(root)!r}")
+    exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in extensions}
+    files = [p for p in base.rglob("*")
+             if p.suffix.lower() in exts and not p.name.startswith(".") and p.is_file()]
+    return sorted(files)
+
+
+class FolderClips(ClipSource):
+    """Random windows of the audio files under a folder.
+
+    Item ``i`` picks one of the files (uniformly) and a uniform random start, reads only that
+    window with ``soundfile`` (``duration_s`` seconds at the file's own rate), mixes it to mono
+    and resamples it with ``soxr`` when the file's rate differs from ``sample_rate``. Files
+    shorter than the window are read whole and zero-padded. Silent windows are drawn again
+    (another file and start).
+
+    Args:
+        root: folder searched recursively; files are sorted by path, so the same folder always
+            gives the same clips.
+        num_items: number of clips, >= 1.
+        duration_s: length of each clip in seconds.
+        sample_rate: sample rate of the clips in Hz.
+        seed: integer seed of the dataset.
+        extensions: file extensions to include (case-insensitive).
+
+    Raises:
+        ValueError: if ``root`` does not exist or holds no audio file.
+    """
+
+    def __init__(self, root: str | os.PathLike, num_items: int, duration_s: float = 1.0,
+                 sample_rate: int = 44100, seed: int = 0,
+                 extensions: Sequence[str] = AUDIO_EXTENSIONS):
+        super().__init__(num_items, duration_s, sample_rate, seed)
+        if isinstance(extensions, str):
+            extensions = (extensions,)
+        self.root = Path(root)
+        self.extensions = tuple(extensions)
+        self.files = find_audio_files(root, self.extensions)
+        if not self.files:
+            raise ValueError(f"root {str(root)!r} holds no audio file with an extension in "
+                             f"{list(self.extensions)}")
+
+    def _describe(self) -> str:
+        return f"FolderClips(root={str(self.root)!r})"
+
+    def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
+        path = self.files[int(rng.integers(0, len(self.files)))]
+        try:
+            info = sf.info(str(path))
+            rate = int(info.samplerate)
+            # frames needed at the file's rate (one more so the resampler has the whole window)
+            needed = int(math.ceil(self.duration_s * rate))
+            if rate != self.sample_rate:
+                needed += 1
+            start = int(rng.integers(0, max(0, info.frames - needed) + 1))
+            data, rate = sf.read(str(path), start=start, frames=needed, dtype="float32",
+                                 always_2d=True)
+        except RuntimeError as err:  # sf.LibsndfileError: unreadable file
+            raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from None
+        mono = data.mean(axis=1, dtype=np.float64)
+        return _resample(mono, rate, self.sample_rate)
+
+
+class MusdbClips(ClipSource):
+    """Random windows of MUSDB18 mixtures, read through the ``musdb`` package.
+
+    ``musdb.DB(root=root, subsets=subset, split=split, is_wav=is_wav)`` lists the tracks once;
+    item ``i`` picks a track (uniformly), sets ``track.chunk_duration = duration_s`` and
+    ``track.chunk_start`` uniform in ``[0, track.duration − duration_s]``, reads the mixture
+    (``track.audio``, ``(samples, 2)``), mixes it to mono and resamples it with ``soxr`` when
+    ``track.rate`` differs from ``sample_rate``. The BE-AFX splits are ``subset="train",
+    split="train"`` (86 tracks), ``subset="train", split="valid"`` (14) and ``subset="test"`` (50).
+
+    Args:
+        root: MUSDB18 root (``train/`` and ``test/`` with ``.stem.mp4`` files, or with one folder
+            of WAV stems per track when ``is_wav``, as in MUSDB18-HQ).
+        num_items: number of clips, >= 1.
+        subset: ``"train"`` or ``"test"``.
+        split: ``None``, ``"train"`` or ``"valid"`` (only with ``subset="train"``).
+        duration_s: length of each clip in seconds.
+        sample_rate: sample rate of the clips in Hz.
+        seed: integer seed of the dataset.
+        is_wav: read the MUSDB18-HQ WAV layout instead of stems.
+
+    Raises:
+        ValueError: on a bad ``subset`` / ``split`` or if the database holds no track.
+        ImportError: if ``musdb`` is not installed (``pip install dasp_blind[musdb]``).
+    """
+
+    def __init__(self, root: str | os.PathLike, num_items: int, subset: str = "train",
+                 split: str | None = None, duration_s: float = 1.0, sample_rate: int = 44100,
+                 seed: int = 0, is_wav: bool = False):
+        super().__init__(num_items, duration_s, sample_rate, seed)
+        if subset not in ("train", "test"):
+            raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
+        if split not in (None, "train", "valid"):
+            raise ValueError(f"split must be None, 'train' or 'valid', got {split!r}")
+        if split is not None and subset != "train":
+            raise ValueError(f"split={split!r} needs subset='train', got subset={subset!r}")
+        if not Path(root).is_dir():
+            raise ValueError(f"root must be an existing MUSDB18 directory, got {str(root)!r}")
+        try:
+            import musdb
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("MusdbClips needs the musdb package: "
+                              "pip install 'dasp_blind[musdb]'") from err
+        self.root = Path(root)
+        self.subset = subset
+        self.split = split
+        self.is_wav = bool(is_wav)
+        self.db = musdb.DB(root=str(root), subsets=subset, split=split, is_wav=self.is_wav)
+        self.tracks = list(self.db.tracks)
+        if not self.tracks:
+            layout = "<track>/mixture.wav folders" if self.is_wav else ".stem.mp4 files"
+            raise ValueError(f"root {str(root)!r} holds no MUSDB track for subset={subset!r}, "
+                             f"split={split!r} (expected {layout} under {subset}/; "
+                             f"is_wav={self.is_wav})")
+
+    def _describe(self) -> str:
+        return (f"MusdbClips(root={str(self.root)!r}, subset={self.subset!r}, "
+                f"split={self.split!r})")
+
+    def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
+        track = self.tracks[int(rng.integers(0, len(self.tracks)))]
+        longest_start = max(0.0, float(track.duration) - self.duration_s)
+        track.chunk_duration = self.duration_s
+        track.chunk_start = float(rng.uniform(0.0, longest_start))
+        audio = np.asarray(track.audio, dtype=np.float64)  # (samples, channels)
+        rate = float(track.rate)
+        mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+        mono = _fit_length(mono, int(round(self.duration_s * rate)))
+        return _resample(mono, rate, self.sample_rate)
+
+
+def build_clips(source: str, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
+                seed: int = 0, root: str | os.PathLike | None = None, subset: str = "train",
+                split: str | None = None, is_wav: bool = False) -> ClipSource:
+    """Build a clip source by name.
+
+    Args:
+        source: ``"synthetic"`` (:class:`SyntheticClips`), ``"folder"`` (:class:`FolderClips`
+            over ``root``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
+            ``split`` and ``is_wav``).
+        num_items, duration_s, sample_rate, seed: as for the sources.
+        root: folder of audio files or MUSDB18 root; required for ``"folder"`` and ``"musdb"``.
+        subset, split, is_wav: MUSDB options (ignored by the other sources).
+
+    Raises:
+        ValueError: on an unknown ``source`` or a missing ``root``.
+    """
+    name = source.lower() if isinstance(source, str) else source
+    if name == "synthetic":
+        return SyntheticClips(num_items, duration_s, sample_rate, seed)
+    if name in ("folder", "musdb"):
+        if root is None:
+            raise ValueError(f"source={source!r} needs root (a directory), got root=None")
+        if name == "folder":
+            return FolderClips(root, num_items, duration_s, sample_rate, seed)
+        return MusdbClips(root, num_items, subset=subset, split=split, duration_s=duration_s,
+                          sample_rate=sample_rate, seed=seed, is_wav=is_wav)
+    raise ValueError(f"source must be 'synthetic', 'folder' or 'musdb', got {source!r}")
+
+
+__all__ = ["AUDIO_EXTENSIONS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource", "FolderClips",
+           "MusdbClips", "SyntheticClips", "build_clips", "find_audio_files"]

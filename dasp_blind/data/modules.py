@@ -1,0 +1,148 @@
+"""Lightning data module of dry / wet effect pairs (imports ``pytorch_lightning``)."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from ..effects.base import Effect
+from .clips import build_clips
+from .pairs import EffectPairDataset
+
+SOURCES = ("synthetic", "folder", "musdb")
+
+
+def _worker_init(worker_id: int) -> None:
+    """One compiled-kernel thread per DataLoader worker (torch already uses one), so that
+    ``num_workers`` workers do not each start a thread per core."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # pragma: no cover - numba missing or its threading layer unavailable
+        pass
+
+
+class EffectDataModule(pl.LightningDataModule):
+    """Train / val / test loaders of :class:`~dasp_blind.data.pairs.EffectPairDataset` pairs.
+
+    Each split is ``EffectPairDataset(build_clips(source, ...), effect, seed=...)``; batches are
+    ``{"dry": (B, 1, T), "wet": (B, 1, T), "q": (B, P)}`` with ``T = round(duration_s·
+    sample_rate)`` and ``P = effect.num_params``.
+
+    Splits:
+
+    * ``"synthetic"`` and ``"folder"``: train, val and test use the seeds ``seed``, ``seed + 1``
+      and ``seed + 2`` (different clips and controls; a folder source draws all three from the
+      same files, so keep a held-out folder for a real test).
+    * ``"musdb"``: MUSDB's train subset with ``split="train"``, the train subset with
+      ``split="valid"`` and the test subset, with the same three seeds.
+
+    The train loader shuffles; val and test do not. With ``num_workers > 0`` the workers are
+    persistent and each runs the effect with one compiled-kernel thread. Every item depends only
+    on its index and seed, so a batch is the same for any number of workers.
+
+    Args:
+        effect: the effect that makes the wet signals (e.g. ``dasp_blind.effects.Compressor``).
+        source: ``"synthetic"``, ``"folder"`` or ``"musdb"``.
+        root: folder of audio files or MUSDB18 root (required for ``"folder"`` / ``"musdb"``).
+        duration_s: clip length in seconds.
+        sample_rate: sample rate in Hz.
+        batch_size: batch size of every loader.
+        train_items, val_items, test_items: number of clips per split.
+        num_workers: DataLoader workers.
+        seed: base seed.
+        musdb_is_wav: read MUSDB18-HQ (WAV stems) instead of ``.stem.mp4`` files.
+        multiprocessing_context: start method of the workers (``"fork"``, ``"forkserver"``,
+            ``"spawn"``); ``None``: the platform's default.
+
+    Raises:
+        ValueError: on an unknown ``source``, a missing ``root`` or a bad count.
+    """
+
+    def __init__(self, effect: Effect, source: str = "synthetic", root: str | None = None,
+                 duration_s: float = 1.0, sample_rate: int = 44100, batch_size: int = 8,
+                 train_items: int = 256, val_items: int = 32, test_items: int = 32,
+                 num_workers: int = 0, seed: int = 0, musdb_is_wav: bool = False,
+                 multiprocessing_context: str | None = None):
+        super().__init__()
+        if not isinstance(effect, Effect):
+            raise ValueError(f"effect must be a dasp_blind.effects.Effect, got "
+                             f"{type(effect).__name__}")
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+        if source != "synthetic" and root is None:
+            raise ValueError(f"source={source!r} needs root (a directory), got root=None")
+        for name, value in (("batch_size", batch_size), ("train_items", train_items),
+                            ("val_items", val_items), ("test_items", test_items)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
+        if multiprocessing_context not in (None, *multiprocessing.get_all_start_methods()):
+            raise ValueError(f"multiprocessing_context must be None or one of "
+                             f"{multiprocessing.get_all_start_methods()}, got "
+                             f"{multiprocessing_context!r}")
+        self.save_hyperparameters(ignore=["effect"])
+        self.effect = effect
+        self.source = source
+        self.root = root
+        self.duration_s = duration_s
+        self.sample_rate = sample_rate
+        self.batch_size = batch_size
+        self.train_items = train_items
+        self.val_items = val_items
+        self.test_items = test_items
+        self.num_workers = num_workers
+        self.seed = seed
+        self.musdb_is_wav = musdb_is_wav
+        self.multiprocessing_context = multiprocessing_context
+        self.train_set: EffectPairDataset | None = None
+        self.val_set: EffectPairDataset | None = None
+        self.test_set: EffectPairDataset | None = None
+
+    def _build(self, split: str) -> EffectPairDataset:
+        offset, num_items, subset, musdb_split = {
+            "train": (0, self.train_items, "train", "train"),
+            "val": (1, self.val_items, "train", "valid"),
+            "test": (2, self.test_items, "test", None),
+        }[split]
+        seed = self.seed + offset
+        clips = build_clips(self.source, num_items, self.duration_s, self.sample_rate, seed,
+                            root=self.root, subset=subset, split=musdb_split,
+                            is_wav=self.musdb_is_wav)
+        return EffectPairDataset(clips, self.effect, seed=seed)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the datasets the stage needs (all of them when ``stage`` is ``None``)."""
+        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
+            stage or "", ("train", "val", "test"))
+        for split in wanted:
+            if getattr(self, f"{split}_set") is None:
+                setattr(self, f"{split}_set", self._build(split))
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        dataset = getattr(self, f"{split}_set")
+        if dataset is None:
+            self.setup({"train": "fit", "val": "validate", "test": "test"}[split])
+            dataset = getattr(self, f"{split}_set")
+        if self.num_workers == 0:
+            return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
+                          num_workers=self.num_workers, persistent_workers=True,
+                          worker_init_fn=_worker_init,
+                          multiprocessing_context=self.multiprocessing_context)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+__all__ = ["EffectDataModule"]

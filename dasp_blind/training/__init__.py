@@ -1,0 +1,1 @@
+"""LightningModules that train the library's networks (imports pytorch-lightning)."""

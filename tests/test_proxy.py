@@ -1,0 +1,105 @@
+"""The TCN proxy network, the proxy and hybrid compressor effects."""
+
+import pytest
+import torch
+
+from dasp_blind.effects import Compressor, HybridCompressor, ProxyCompressor
+from dasp_blind.nn import TCNCompressorProxy
+
+FS = 44100.0
+
+
+def random_proxy(seed: int = 0) -> TCNCompressorProxy:
+    torch.manual_seed(seed)
+    proxy = TCNCompressorProxy()
+    for p in proxy.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    return proxy.eval()
+
+
+def test_reference_architecture():
+    proxy = TCNCompressorProxy()
+    assert sum(p.numel() for p in proxy.parameters()) == 8004
+    assert proxy.receptive_field == 133_333
+    assert [b.conv.dilation[0] for b in proxy.blocks] == [1, 10, 100, 1000, 10000]
+    assert tuple(proxy.blocks[0].conv.weight.shape) == (8, 1, 13)
+    assert tuple(proxy.blocks[0].film.adaptor.weight.shape) == (16, 32)
+    assert tuple(proxy.gen[0].weight.shape) == (16, 4)
+
+
+def test_short_padding_equals_full_zero_padding():
+    """Each block padded with the constant it outputs for silence == padding the input with
+    receptive_field - 1 zeros."""
+    proxy = random_proxy().double()
+    x = 0.3 * torch.randn(2, 1, 3000, dtype=torch.float64)
+    controls = torch.rand(2, 4, dtype=torch.float64)
+    cond = proxy.gen(controls)
+    h = torch.nn.functional.pad(x, (proxy.receptive_field - 1, 0))
+    for block in proxy.blocks:
+        h = block(h, cond)
+    expected = torch.sigmoid(proxy.head(h))
+    assert torch.allclose(proxy.gain(x, controls), expected, atol=1e-10)
+
+
+def test_proxy_is_causal_and_gain_bounded():
+    proxy = random_proxy(1)
+    x = 0.3 * torch.randn(1, 2, 4000)
+    controls, thr, makeup = torch.rand(1, 4), torch.tensor([-20.0]), torch.tensor([6.0])
+    y = proxy(x, controls, thr, makeup)
+    changed = x.clone()
+    changed[..., 3000:] = 0.9
+    y2 = proxy(changed, controls, thr, makeup)
+    assert torch.equal(y[..., :3000], y2[..., :3000])
+    assert not torch.equal(y[..., 3000:], y2[..., 3000:])
+    gain = y / (x * 10 ** (6 / 20))
+    assert gain.min() > 0 and gain.max() < 1 + 1e-5
+
+
+def test_proxy_effect_is_frozen_and_stays_in_eval():
+    effect = ProxyCompressor(FS, proxy=random_proxy())
+    effect.train()
+    assert not effect.proxy.training
+    assert all(not p.requires_grad for p in effect.proxy.parameters())
+    x = (0.3 * torch.randn(2, 1, 2000)).requires_grad_(True)
+    q = torch.rand(2, 6, requires_grad=True)
+    y = effect(x, q)
+    y.square().mean().backward()
+    assert torch.isfinite(x.grad).all() and q.grad.abs().sum() > 0
+    assert effect.param_space.names == Compressor(FS).param_space.names
+    with pytest.raises(ValueError, match="sample_rate"):
+        ProxyCompressor(48000.0, proxy=random_proxy())
+
+
+def test_hybrid_forward_is_dsp_gradient_is_proxy():
+    proxy = random_proxy(2)
+    hybrid = HybridCompressor(FS, proxy=proxy)
+    neural, dsp = ProxyCompressor(FS, proxy=proxy), Compressor(FS)
+    x = 0.3 * torch.randn(2, 1, 2000, generator=torch.Generator().manual_seed(3))
+    q = torch.rand(2, 6, generator=torch.Generator().manual_seed(4))
+    weights = torch.randn(2, 1, 2000)
+
+    def value_and_grads(effect):
+        xx, qq = x.clone().requires_grad_(True), q.clone().requires_grad_(True)
+        y = effect(xx, qq)
+        (y * weights).sum().backward()
+        return y.detach(), xx.grad, qq.grad
+
+    y_h, gx_h, gq_h = value_and_grads(hybrid)
+    y_n, gx_n, gq_n = value_and_grads(neural)
+    y_d, _, _ = value_and_grads(dsp)
+    assert torch.allclose(y_h, y_d, atol=1e-6)
+    assert torch.allclose(gx_h, gx_n) and torch.allclose(gq_h, gq_n)
+    assert not torch.allclose(y_h, y_n, atol=1e-3)
+
+
+def test_hybrid_reference_mode_switches_with_train_and_eval():
+    proxy = random_proxy(5)
+    hybrid = HybridCompressor(FS, proxy=proxy, mode="reference")
+    x = 0.3 * torch.randn(1, 1, 1500)
+    q = torch.rand(1, 6)
+    neural = ProxyCompressor(FS, proxy=proxy)(x, q)
+    dsp = Compressor(FS)(x, q)
+    assert torch.allclose(hybrid.train()(x, q), neural)
+    assert torch.allclose(hybrid.eval()(x, q), dsp)
+    with pytest.raises(ValueError, match="mode"):
+        HybridCompressor(FS, proxy=proxy, mode="fast")
