@@ -31,15 +31,33 @@ def check_audio(x: Tensor, name: str = "x") -> Tensor:
     return x
 
 
+def check_positive(value: float, name: str) -> float:
+    """Check that ``value`` is a finite number ``> 0`` and return it as ``float``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return number
+
+
+def check_integer_rate(sample_rate: object, name: str = "sample_rate") -> int:
+    """A positive integer sample rate (``44100.0`` is accepted, ``44100.5`` is not)."""
+    if isinstance(sample_rate, bool):
+        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
+    try:
+        value = float(sample_rate)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}") from None
+    if not math.isfinite(value) or value <= 0 or not value.is_integer():
+        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
+    return int(value)
+
+
 def check_sample_rate(sample_rate: float, name: str = "sample_rate") -> float:
     """Check that a sample rate is a finite positive number and return it as ``float``."""
-    try:
-        value = float(sample_rate)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {sample_rate!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {sample_rate!r}")
-    return value
+    return check_positive(sample_rate, name)
 
 
 def as_batched(value: ParamLike, batch: int, like: Tensor, name: str) -> Tensor:

@@ -7,7 +7,6 @@ write never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
-import math
 import os
 import uuid
 from pathlib import Path
@@ -17,21 +16,10 @@ import soundfile as sf
 import torch
 from torch import Tensor
 
+from .._checks import check_integer_rate
+
 # libsndfile refuses more channels than this (SF_MAX_CHANNELS).
 MAX_CHANNELS = 1024
-
-
-def _check_rate(sample_rate: object, name: str = "sample_rate") -> int:
-    """A positive integer sample rate (``44100.0`` is accepted, ``44100.5`` is not)."""
-    if isinstance(sample_rate, bool):
-        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
-    try:
-        value = float(sample_rate)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}") from None
-    if not math.isfinite(value) or value <= 0 or not value.is_integer():
-        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
-    return int(value)
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
@@ -52,7 +40,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None,
         FileNotFoundError: if ``path`` does not exist.
         ValueError: on a bad ``sample_rate`` or a file that libsndfile cannot read.
     """
-    target = None if sample_rate is None else _check_rate(sample_rate)
+    target = None if sample_rate is None else check_integer_rate(sample_rate)
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"path {str(p)!r} does not exist")
@@ -132,7 +120,7 @@ def save_audio(path: str | os.PathLike, audio: Tensor | np.ndarray, sample_rate:
         FileExistsError: if ``path`` exists and ``overwrite`` is false.
         ValueError: on a bad shape, dtype, non-finite audio, sample rate, extension or subtype.
     """
-    rate = _check_rate(sample_rate)
+    rate = check_integer_rate(sample_rate)
     dest = Path(path)
     data = _as_array(audio)
     fmt = _format_for(dest, subtype)

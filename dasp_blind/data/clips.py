@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .._checks import check_integer_rate, check_positive
 from .synthetic import synthetic_music
 
 #: Below this peak a drawn clip counts as silence and is drawn again.
@@ -49,28 +50,6 @@ def _check_num_items(num_items: object) -> int:
             or num_items < 1:
         raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
     return int(num_items)
-
-
-def _check_duration(duration_s: object) -> float:
-    try:
-        value = float(duration_s)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}") from None
-    if isinstance(duration_s, bool) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}")
-    return value
-
-
-def _check_rate(sample_rate: object) -> int:
-    if isinstance(sample_rate, bool):
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-    try:
-        value = float(sample_rate)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}") from None
-    if not math.isfinite(value) or value <= 0 or not value.is_integer():
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-    return int(value)
 
 
 def _check_seed(seed: object) -> int:
@@ -113,8 +92,8 @@ class ClipSource(Dataset):
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
                  seed: int = 0):
         self.num_items = _check_num_items(num_items)
-        self.duration_s = _check_duration(duration_s)
-        self.sample_rate = _check_rate(sample_rate)
+        self.duration_s = check_positive(duration_s, "duration_s")
+        self.sample_rate = check_integer_rate(sample_rate)
         self.seed = _check_seed(seed)
         self.num_samples = int(round(self.duration_s * self.sample_rate))
         if self.num_samples < 1:

@@ -87,32 +87,21 @@ class EffectDataModule(pl.LightningDataModule):
                              f"{multiprocessing_context!r}")
         self.save_hyperparameters(ignore=["effect"])
         self.effect = effect
-        self.source = source
-        self.root = root
-        self.duration_s = duration_s
-        self.sample_rate = sample_rate
-        self.batch_size = batch_size
-        self.train_items = train_items
-        self.val_items = val_items
-        self.test_items = test_items
-        self.num_workers = num_workers
-        self.seed = seed
-        self.musdb_is_wav = musdb_is_wav
-        self.multiprocessing_context = multiprocessing_context
         self.train_set: EffectPairDataset | None = None
         self.val_set: EffectPairDataset | None = None
         self.test_set: EffectPairDataset | None = None
 
     def _build(self, split: str) -> EffectPairDataset:
+        hp = self.hparams
         offset, num_items, subset, musdb_split = {
-            "train": (0, self.train_items, "train", "train"),
-            "val": (1, self.val_items, "train", "valid"),
-            "test": (2, self.test_items, "test", None),
+            "train": (0, hp.train_items, "train", "train"),
+            "val": (1, hp.val_items, "train", "valid"),
+            "test": (2, hp.test_items, "test", None),
         }[split]
-        seed = self.seed + offset
-        clips = build_clips(self.source, num_items, self.duration_s, self.sample_rate, seed,
-                            root=self.root, subset=subset, split=musdb_split,
-                            is_wav=self.musdb_is_wav)
+        seed = hp.seed + offset
+        clips = build_clips(hp.source, num_items, hp.duration_s, hp.sample_rate, seed,
+                            root=hp.root, subset=subset, split=musdb_split,
+                            is_wav=hp.musdb_is_wav)
         return EffectPairDataset(clips, self.effect, seed=seed)
 
     def setup(self, stage: str | None = None) -> None:
@@ -128,12 +117,12 @@ class EffectDataModule(pl.LightningDataModule):
         if dataset is None:
             self.setup({"train": "fit", "val": "validate", "test": "test"}[split])
             dataset = getattr(self, f"{split}_set")
-        if self.num_workers == 0:
-            return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle)
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.num_workers, persistent_workers=True,
+        if self.hparams.num_workers == 0:
+            return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle)
+        return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
+                          num_workers=self.hparams.num_workers, persistent_workers=True,
                           worker_init_fn=_worker_init,
-                          multiprocessing_context=self.multiprocessing_context)
+                          multiprocessing_context=self.hparams.multiprocessing_context)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -5,11 +5,12 @@ Each effect wraps a function of :mod:`dasp_blind.functional.nonlinear`.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from .._checks import check_positive
 from ..functional.nonlinear import (
     chebyshev,
     hard_clip,
@@ -22,16 +23,6 @@ from ..params import ParamSpace, ParamSpec
 from .base import Effect
 
 NUM_HARMONICS = 24
-
-
-def _check_threshold(threshold: float) -> float:
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
-    return value
 
 
 def _remove_dc(x: Tensor) -> Tensor:
@@ -109,7 +100,27 @@ class ChebyshevClipper(Effect):
         return chebyshev(_remove_dc(x), coeffs)
 
 
-class HardClip(Effect):
+class _GainClipper(Effect):
+    """Gain then a clipper at ``±threshold`` with one control, ``gain_db``."""
+
+    clip_fn: Callable[[Tensor, Tensor, float], Tensor]
+    gain_range_db: tuple[float, float]
+    default_gain_db: float
+
+    def __init__(self, sample_rate: float = 44100.0, threshold: float = 1.0):
+        super().__init__(sample_rate)
+        self.threshold = check_positive(threshold, "threshold")
+        self.param_space = ParamSpace([ParamSpec("gain_db", *self.gain_range_db, "lin", "dB",
+                                                 self.default_gain_db)])
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return type(self).clip_fn(x, params["gain_db"], self.threshold)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", threshold={self.threshold:g}"
+
+
+class HardClip(_GainClipper):
     """Gain then hard clipping at ``±threshold``, see :func:`~dasp_blind.functional.hard_clip`.
 
     Control: ``gain_db`` linear in ``[0, 50]`` dB (default 20).
@@ -119,19 +130,12 @@ class HardClip(Effect):
         threshold: clipping level (linear, ``> 0``).
     """
 
-    def __init__(self, sample_rate: float = 44100.0, threshold: float = 1.0):
-        super().__init__(sample_rate)
-        self.threshold = _check_threshold(threshold)
-        self.param_space = ParamSpace([ParamSpec("gain_db", 0.0, 50.0, "lin", "dB", 20.0)])
-
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        return hard_clip(x, params["gain_db"], self.threshold)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", threshold={self.threshold:g}"
+    clip_fn = hard_clip
+    gain_range_db = (0.0, 50.0)
+    default_gain_db = 20.0
 
 
-class SoftClip(Effect):
+class SoftClip(_GainClipper):
     """Gain then ``tanh`` soft clipping, see :func:`~dasp_blind.functional.soft_clip`.
 
     Control: ``gain_db`` linear in ``[0, 40]`` dB (default 12).
@@ -141,16 +145,9 @@ class SoftClip(Effect):
         threshold: saturation level of the output (linear, ``> 0``).
     """
 
-    def __init__(self, sample_rate: float = 44100.0, threshold: float = 1.0):
-        super().__init__(sample_rate)
-        self.threshold = _check_threshold(threshold)
-        self.param_space = ParamSpace([ParamSpec("gain_db", 0.0, 40.0, "lin", "dB", 12.0)])
-
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        return soft_clip(x, params["gain_db"], self.threshold)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", threshold={self.threshold:g}"
+    clip_fn = soft_clip
+    gain_range_db = (0.0, 40.0)
+    default_gain_db = 12.0
 
 
 class SoxOverdrive(Effect):

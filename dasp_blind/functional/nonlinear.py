@@ -44,6 +44,17 @@ def _db_to_gain(gain_db: Tensor) -> Tensor:
 
 # --- hard / soft clipping --------------------------------------------------------------------
 
+def _gain_and_threshold(x: Tensor, gain_db: ParamLike,
+                        threshold: ParamLike) -> tuple[Tensor, Tensor]:
+    """Checked linear gain and threshold, each ``(batch, 1, 1)``."""
+    check_audio(x)
+    batch = x.shape[0]
+    gain = _col(_db_to_gain(as_batched(gain_db, batch, x, "gain_db")))
+    theta = _col(check_range(as_batched(threshold, batch, x, "threshold"), "threshold", 0.0,
+                             low_inclusive=False))
+    return gain, theta
+
+
 def hard_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tensor:
     """Gain followed by a hard clipper: ``y = clamp(10^(gain_db/20)·x, −threshold, threshold)``.
 
@@ -58,11 +69,7 @@ def hard_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tens
     Returns:
         Clipped audio ``(batch, channels, samples)``, same dtype and device as ``x``.
     """
-    check_audio(x)
-    batch = x.shape[0]
-    gain = _col(_db_to_gain(as_batched(gain_db, batch, x, "gain_db")))
-    theta = _col(check_range(as_batched(threshold, batch, x, "threshold"), "threshold", 0.0,
-                             low_inclusive=False))
+    gain, theta = _gain_and_threshold(x, gain_db, threshold)
     return torch.minimum(torch.maximum(gain * x, -theta), theta)
 
 
@@ -80,11 +87,7 @@ def soft_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tens
     Returns:
         Clipped audio ``(batch, channels, samples)``, same dtype and device as ``x``.
     """
-    check_audio(x)
-    batch = x.shape[0]
-    gain = _col(_db_to_gain(as_batched(gain_db, batch, x, "gain_db")))
-    theta = _col(check_range(as_batched(threshold, batch, x, "threshold"), "threshold", 0.0,
-                             low_inclusive=False))
+    gain, theta = _gain_and_threshold(x, gain_db, threshold)
     return theta * torch.tanh(gain * x / (theta + _EPS))
 
 
