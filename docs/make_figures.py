@@ -6,9 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
 
 from dasp_blind import functional as F  # noqa: E402
 from dasp_blind.data import synthetic_music  # noqa: E402
+from dasp_blind.effects import Compressor, ProxyCompressor  # noqa: E402
 from dasp_blind.tour import (  # noqa: E402
     plot_clipper_curves,
     plot_eq_responses,
@@ -53,6 +55,32 @@ def main() -> None:
     plot_static_curve(axes[0])
     plot_gain_reduction(axes[1], dry, SR)
     save(fig, "compressor.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plot_proxy_vs_dsp(axes, dry[..., : 2 * SR])
+    save(fig, "proxy_vs_dsp.png")
+
+
+def plot_proxy_vs_dsp(axes, dry: torch.Tensor) -> None:
+    """Output of the shipped proxy against the exact compressor on a clip it never saw."""
+    comp, proxy = Compressor(SR), ProxyCompressor(SR)
+    settings = {"threshold_db": -30.0, "ratio": 6.0, "attack_ms": 5.0, "release_ms": 100.0,
+                "knee_db": 6.0, "makeup_db": 10.0}
+    x = dry / dry.abs().max()
+    with torch.no_grad():
+        exact, neural = comp.process(x, settings), proxy.process(x, settings)
+    t = torch.arange(x.shape[-1]) / SR
+    axes[0].plot(t, exact[0, 0], lw=0.5, label="DSP compressor")
+    axes[0].plot(t, neural[0, 0], lw=0.5, alpha=0.7, label="neural proxy")
+    axes[0].set(xlabel="time (s)", title="output, threshold −30 dB, ratio 6, 5/100 ms")
+    axes[0].legend(fontsize=7)
+    gain = lambda y: 20 * torch.log10(y[0, 0].abs().clamp_min(1e-6) / x[0, 0].abs()  # noqa: E731
+                                      .clamp_min(1e-6))
+    loud = x[0, 0].abs() > 0.05
+    axes[1].plot(t[loud], gain(exact)[loud], ".", ms=1, label="DSP compressor")
+    axes[1].plot(t[loud], gain(neural)[loud], ".", ms=1, alpha=0.5, label="neural proxy")
+    axes[1].set(xlabel="time (s)", ylabel="gain (dB)", title="applied gain where |x| > 0.05")
+    axes[1].legend(fontsize=7, markerscale=8)
 
 
 if __name__ == "__main__":

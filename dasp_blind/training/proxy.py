@@ -36,15 +36,20 @@ class CompressorProxyModule(pl.LightningModule):
         lr: Adam learning rate.
         stft_weight: weight of the multi-resolution STFT loss.
         sample_rate: sample rate of the training data in Hz.
+        init_weights: a ``compressor_proxy.pt`` to start from (fine-tuning), loaded with
+            ``weights_only=True``.
     """
 
     def __init__(self, kernel_size: int = 13, num_blocks: int = 5, dilation_growth: int = 10,
                  channels: int = 8, lr: float = 3e-3, stft_weight: float = 1.0,
-                 sample_rate: int = 44100):
+                 sample_rate: int = 44100, init_weights: str | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.proxy = TCNCompressorProxy(kernel_size, num_blocks, dilation_growth, channels,
                                         num_controls=len(PROXY_CONTROLS))
+        if init_weights is not None:
+            self.proxy.load_state_dict(torch.load(init_weights, map_location="cpu",
+                                                  weights_only=True))
         self.param_space = ParamSpace(compressor_param_specs())
         self.control_index = [self.param_space.index(n) for n in PROXY_CONTROLS]
         self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss()
