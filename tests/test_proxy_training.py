@@ -60,7 +60,7 @@ def test_cli_fit_runs_the_shipped_config(tmp_path):
          "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
          "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
          "--data.init_args.train_items", "8", "--data.init_args.val_items", "4",
-         "--data.init_args.duration_s", "0.2", "--data.init_args.num_workers", "0"],
+         "--data.init_args.duration_s", "0.2", "--data.init_args.num_workers", "1"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     exported = list(tmp_path.rglob("compressor_proxy.pt"))

@@ -14,17 +14,6 @@ from .pairs import EffectPairDataset
 SOURCES = ("synthetic", "folder", "musdb")
 
 
-def _worker_init(worker_id: int) -> None:
-    """One compiled-kernel thread per DataLoader worker (torch already uses one), so that
-    ``num_workers`` workers do not each start a thread per core."""
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-    except Exception:  # pragma: no cover - numba missing or its threading layer unavailable
-        pass
-
-
 class EffectDataModule(pl.LightningDataModule):
     """Train / val / test loaders of :class:`~dasp_blind.data.pairs.EffectPairDataset` pairs.
 
@@ -41,7 +30,7 @@ class EffectDataModule(pl.LightningDataModule):
       ``split="valid"`` and the test subset, with the same three seeds.
 
     The train loader shuffles; val and test do not. With ``num_workers > 0`` the workers are
-    persistent and each runs the effect with one compiled-kernel thread. Every item depends only
+    persistent. Every item depends only
     on its index and seed, so a batch is the same for any number of workers.
 
     Args:
@@ -121,7 +110,6 @@ class EffectDataModule(pl.LightningDataModule):
             return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle)
         return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
                           num_workers=self.hparams.num_workers, persistent_workers=True,
-                          worker_init_fn=_worker_init,
                           multiprocessing_context=self.hparams.multiprocessing_context)
 
     def train_dataloader(self) -> DataLoader:
