@@ -36,9 +36,9 @@ def check_positive(value: float, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
     return number
 
 

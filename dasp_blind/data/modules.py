@@ -40,7 +40,9 @@ class EffectDataModule(pl.LightningDataModule):
         duration_s: clip length in seconds.
         sample_rate: sample rate in Hz.
         batch_size: batch size of every loader.
-        train_items, val_items, test_items: number of clips per split.
+        train_items: number of training clips.
+        val_items: number of validation clips.
+        test_items: number of test clips.
         num_workers: DataLoader workers.
         seed: base seed.
         musdb_is_wav: read MUSDB18-HQ (WAV stems) instead of ``.stem.mp4`` files.

@@ -1,23 +1,28 @@
 """Compiled (numba) kernels of the feed-forward log-domain compressor.
 
-One forward pass and one reverse-time backward pass per batch item, fused: detector, static
-curve, branching ballistics and gain, so that the audio is read once per direction.
+One forward pass (static curve and ballistics) and one reverse-time backward pass (gain, ballistics,
+static curve and detector derivatives, fused) per batch item.
 
-The kernels are single-threaded on purpose: threading over the batch saved only ~15 % at batch 8
-on two cores, and numba's OpenMP layer terminates DataLoader workers forked after the parent
-used it, while its fork-safe "workqueue" layer was slower than no threads at all.
+Batch items are split over Python threads running the ``nogil`` kernels
+(:func:`run_over_batch`), not over numba's ``parallel=True`` layers: its OpenMP layer terminates
+DataLoader workers forked after the parent used it, and its fork-safe "workqueue" layer was
+slower than one thread.
 
 Notation (per batch item, sample ``n``): ``x_G`` level in dB, ``d = x_G − T``, ``x_L`` gain
 reduction of the static curve, ``y_L`` smoothed gain reduction, ``α[n]`` the attack or release
-coefficient chosen at ``n``. The forward pass stores ``d`` (or :data:`BELOW_KNEE` where the level
-is under the knee, so that no logarithm is taken there), ``y_L`` and the gain, so that the
-backward pass needs no transcendental function.
+coefficient chosen at ``n``. The forward kernel gets the level from a vectorised torch logarithm
+and stores ``d`` (or :data:`BELOW_KNEE` under the knee) and ``y_L``; the gain is a vectorised
+torch exponential. The backward pass needs no transcendental function.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+import torch
 from numba import njit
 
 LN10_OVER_20 = math.log(10.0) / 20.0
@@ -36,30 +41,27 @@ def _static_gain_reduction(d, slope, knee):
     return slope * u * u / (2.0 * knee)
 
 
-@njit(cache=True)
-def compressor_forward(x, threshold, ratio, knee, makeup, alpha_attack, alpha_release, floor,
-                       y, d_saved, y_l, gain_saved, attack):
-    """Fill ``y`` (B, C, T) and the saved state ``d_saved``, ``y_l``, ``gain_saved``,
-    ``attack`` (each (B, T))."""
-    batch, channels, length = x.shape
+@njit(cache=True, nogil=True)
+def compressor_forward(level_db, threshold, ratio, knee, alpha_attack, alpha_release, d_saved,
+                       y_l, attack):
+    """Static curve and branching ballistics of every item.
+
+    ``level_db`` (B, T) is the detector level ``x_G``; fills ``d_saved``, ``y_l`` and the attack
+    mask ``attack`` (each (B, T)). The logarithm before and the gain after run vectorised in
+    torch.
+    """
+    batch, length = level_db.shape
     for b in range(batch):
         slope = 1.0 - 1.0 / ratio[b]
         w = knee[b]
-        # levels below this amplitude are under the knee: x_L = 0 without a logarithm
-        knee_floor = max(floor, 10.0 ** ((threshold[b] - 0.5 * w) / 20.0))
         prev = 0.0
         for n in range(length):
-            peak = floor
-            for c in range(channels):
-                v = abs(x[b, c, n])
-                if v > peak:
-                    peak = v
-            if peak > knee_floor:
-                d = 20.0 * math.log10(peak) - threshold[b]
-                x_l = _static_gain_reduction(d, slope, w)
-            else:
+            d = level_db[b, n] - threshold[b]
+            if 2.0 * d < -w:
                 d = BELOW_KNEE
                 x_l = 0.0
+            else:
+                x_l = _static_gain_reduction(d, slope, w)
             d_saved[b, n] = d
             if x_l > prev:
                 a = alpha_attack[b]
@@ -69,13 +71,9 @@ def compressor_forward(x, threshold, ratio, knee, makeup, alpha_attack, alpha_re
                 attack[b, n] = False
             prev = a * prev + (1.0 - a) * x_l
             y_l[b, n] = prev
-            gain = math.exp(LN10_OVER_20 * (makeup[b] - prev))
-            gain_saved[b, n] = gain
-            for c in range(channels):
-                y[b, c, n] = x[b, c, n] * gain
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def compressor_backward(grad_y, x, ratio, knee, alpha_attack, alpha_release, d_saved, y_l,
                         gain_saved, attack, grad_x, grad_params):
     """Reverse-time adjoint of :func:`compressor_forward`.
@@ -89,7 +87,9 @@ def compressor_backward(grad_y, x, ratio, knee, alpha_attack, alpha_release, d_s
     for b in range(batch):
         r = ratio[b]
         slope = 1.0 - 1.0 / r
+        inv_r2 = 1.0 / (r * r)
         w = knee[b]
+        inv_w = 1.0 / w if w > 0.0 else 0.0
         carry = 0.0  # α[n+1]·λ[n+1]
         g_thr = 0.0
         g_ratio = 0.0
@@ -122,14 +122,14 @@ def compressor_backward(grad_y, x, ratio, knee, alpha_attack, alpha_release, d_s
             # static curve
             if 2.0 * d > w:
                 g_d = g_xl * slope
-                g_ratio += g_xl * d / (r * r)
+                g_ratio += g_xl * d * inv_r2
             elif 2.0 * d < -w or w <= 0.0:
                 continue
             else:
                 u = d + 0.5 * w
-                g_d = g_xl * slope * u / w
-                g_ratio += g_xl * u * u / (2.0 * w * r * r)
-                g_knee += g_xl * slope * (u / (2.0 * w) - u * u / (2.0 * w * w))
+                g_d = g_xl * slope * u * inv_w
+                g_ratio += 0.5 * g_xl * u * u * inv_w * inv_r2
+                g_knee += 0.5 * g_xl * slope * u * inv_w * (1.0 - u * inv_w)
             g_thr -= g_d
             # d = 20·log10(max_c |x_c|) − T: the gradient goes to the loudest channel
             arg = 0
@@ -148,3 +148,35 @@ def compressor_backward(grad_y, x, ratio, knee, alpha_attack, alpha_release, d_s
         grad_params[b, 4] = g_att
         grad_params[b, 5] = g_rel
 
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """A thread pool of this process (a forked child makes its own)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < workers:
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dasp_blind_comp")
+        _pool_pid = os.getpid()
+    return _pool
+
+
+def run_over_batch(kernel, *args) -> None:
+    """Call ``kernel(*args)`` on slices of the batch in parallel threads.
+
+    Every array argument has the batch as its first axis and is sliced (views, so outputs land in
+    the full arrays); scalars are passed as they are. Uses up to ``torch.get_num_threads()``
+    threads, one when the batch has a single item.
+    """
+    batch = next(a.shape[0] for a in args if isinstance(a, np.ndarray))
+    workers = min(batch, torch.get_num_threads())
+    if workers <= 1:
+        kernel(*args)
+        return
+    bounds = np.linspace(0, batch, workers + 1).astype(int)
+    chunks = [[a[lo:hi] if isinstance(a, np.ndarray) else a for a in args]
+              for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    for future in [_executor(workers).submit(kernel, *chunk) for chunk in chunks]:
+        future.result()

@@ -33,17 +33,17 @@ class _CompressorFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor, makeup: Tensor,
                 alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:  # noqa: D102
-        x_np = _np(x)
-        params = [_np(p.double()) for p in (threshold, ratio, knee, makeup, alpha_attack,
-                                              alpha_release)]
-        y = np.empty_like(x_np)
-        state_shape = (x_np.shape[0], x_np.shape[2])
-        d, y_l, gain = (np.empty(state_shape, dtype=x_np.dtype) for _ in range(3))
-        attack = np.empty(state_shape, dtype=np.bool_)
-        kernels.compressor_forward(x_np, *params, LEVEL_FLOOR, y, d, y_l, gain, attack)
+        level_db = 20 * torch.log10(x.detach().abs().amax(dim=1).clamp_min(LEVEL_FLOOR))
+        params = [_np(p.double()) for p in (threshold, ratio, knee, alpha_attack, alpha_release)]
+        level_np = _np(level_db)
+        d, y_l = np.empty_like(level_np), np.empty_like(level_np)
+        attack = np.empty(level_np.shape, dtype=np.bool_)
+        kernels.run_over_batch(kernels.compressor_forward, level_np, *params, d, y_l, attack)
+        y_l_t = torch.from_numpy(y_l).to(x.device)
+        gain = torch.exp(kernels.LN10_OVER_20 * (makeup.detach().to(x.dtype)[:, None] - y_l_t))
         ctx.save_for_backward(x, ratio, knee, alpha_attack, alpha_release)
-        ctx.state = (d, y_l, gain, attack)
-        return torch.from_numpy(y).to(x.device)
+        ctx.state = (d, y_l, _np(gain), attack)
+        return x * gain.unsqueeze(1)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):  # noqa: D102
@@ -51,10 +51,10 @@ class _CompressorFunction(torch.autograd.Function):
         x_np = _np(x)
         grad_x = np.empty_like(x_np)
         grad_params = np.empty((x_np.shape[0], 6), dtype=np.float64)
-        kernels.compressor_backward(_np(grad_y.to(x.dtype)), x_np,
-                                    *[_np(p.double()) for p in (ratio, knee, alpha_attack,
-                                                                  alpha_release)],
-                                    *ctx.state, grad_x, grad_params)
+        kernels.run_over_batch(kernels.compressor_backward, _np(grad_y.to(x.dtype)), x_np,
+                               *[_np(p.double()) for p in (ratio, knee, alpha_attack,
+                                                             alpha_release)],
+                               *ctx.state, grad_x, grad_params)
         grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ratio.dtype)
         return (torch.from_numpy(grad_x).to(x.device), *grads.unbind(dim=1))
 

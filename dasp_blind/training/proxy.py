@@ -32,7 +32,10 @@ class CompressorProxyModule(pl.LightningModule):
     ``compressor_proxy.json``.
 
     Args:
-        kernel_size, num_blocks, dilation_growth, channels: the TCN (reference: 13, 5, 10, 8).
+        kernel_size: TCN kernel size (reference: 13).
+        num_blocks: TCN blocks (5).
+        dilation_growth: dilation of block ``i`` is ``growth**i`` (10).
+        channels: channels of every block (8).
         lr: Adam learning rate.
         stft_weight: weight of the multi-resolution STFT loss.
         sample_rate: sample rate of the training data in Hz.
