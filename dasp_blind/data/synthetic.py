@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .._checks import check_positive
+
 PEAK = 0.9
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -32,12 +34,7 @@ def _midi_to_hz(note: np.ndarray | float) -> np.ndarray:
 
 def _check_args(duration_s: float, sample_rate: int, channels: int,
                 tempo_bpm: float | None) -> tuple[float, int, int]:
-    try:
-        duration = float(duration_s)
-    except (TypeError, ValueError):
-        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}") from None
-    if not math.isfinite(duration) or duration <= 0:
-        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}")
+    duration = check_positive(duration_s, "duration_s")
     if isinstance(sample_rate, bool) or not float(sample_rate).is_integer() or sample_rate < 4000:
         raise ValueError(f"sample_rate must be an integer >= 4000 Hz, got {sample_rate!r}")
     if channels not in (1, 2):

@@ -52,8 +52,10 @@ class ProxyCompressor(Effect):
     def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         controls = self.param_space.normalize({n: params[n] for n in self.param_space.names})
         index = [self.param_space.index(n) for n in self._controls]
-        return self.proxy(x, controls[:, index].to(x.dtype), params["threshold_db"],
-                          params["makeup_db"])
+        dtype = next(self.proxy.parameters()).dtype  # the proxy runs in its weights' dtype
+        y = self.proxy(x.to(dtype), controls[:, index].to(dtype), params["threshold_db"],
+                       params["makeup_db"])
+        return y.to(x.dtype)
 
 
 class HybridCompressor(Effect):
