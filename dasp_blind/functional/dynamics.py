@@ -1,8 +1,9 @@
 """Dynamic range compression: the feed-forward log-domain compressor of Giannoulis et al.
 
-The detector, static curve, branching attack/release smoother and gain run fused in one
-compiled (numba) loop per batch item, with a custom backward that runs the same time-varying
-one-pole backwards in time (the method of torchcomp). See ``_compressor_kernels``.
+The static curve and the branching attack/release smoother run in a compiled (numba) loop per
+batch item, between a vectorised detector and gain; the custom backward runs the same
+time-varying one-pole backwards in time (the method of torchcomp), fused with the derivatives of
+the static curve, detector and gain. See ``_compressor_kernels``.
 """
 
 from __future__ import annotations
