@@ -54,7 +54,25 @@ class ParametricClipper(Effect):
         return parametric_clipper(x, params["drive_db"], params["offset"], params["hardness"])
 
 
-class TaylorClipper(Effect):
+class _PolynomialShaper(Effect):
+    """24 linear controls ``c<first>`` … in ``[−1, 1]`` (default: ``c1 = 1``, the identity)
+    feeding a polynomial waveshaper applied to the DC-free input."""
+
+    shaper: Callable[[Tensor, Tensor], Tensor]
+    first_power: int
+
+    def __init__(self, sample_rate: float = 44100.0):
+        super().__init__(sample_rate)
+        powers = range(self.first_power, self.first_power + NUM_HARMONICS)
+        self.param_space = ParamSpace(
+            ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0) for k in powers)
+
+    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+        coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
+        return type(self).shaper(_remove_dc(x), coeffs)
+
+
+class TaylorClipper(_PolynomialShaper):
     """BE-AFX ``taylor`` waveshaper: ``y = Σ_{k=1..24} c_k·x^k`` (24 controls ``c1`` … ``c24``).
 
     Each coefficient is linear in ``[−1, 1]``; the defaults (``c1 = 1``, the others 0) make the
@@ -65,18 +83,11 @@ class TaylorClipper(Effect):
         sample_rate: sample rate in Hz (unused by the waveshaper itself).
     """
 
-    def __init__(self, sample_rate: float = 44100.0):
-        super().__init__(sample_rate)
-        self.param_space = ParamSpace(
-            ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0)
-            for k in range(1, NUM_HARMONICS + 1))
-
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
-        return taylor(_remove_dc(x), coeffs)
+    shaper = taylor
+    first_power = 1
 
 
-class ChebyshevClipper(Effect):
+class ChebyshevClipper(_PolynomialShaper):
     """BE-AFX ``chebyshev`` waveshaper: ``y = Σ_{k=0..23} c_k·T_k(x)`` (24 controls ``c0`` …
     ``c23``).
 
@@ -89,15 +100,8 @@ class ChebyshevClipper(Effect):
         sample_rate: sample rate in Hz (unused by the waveshaper itself).
     """
 
-    def __init__(self, sample_rate: float = 44100.0):
-        super().__init__(sample_rate)
-        self.param_space = ParamSpace(
-            ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0)
-            for k in range(NUM_HARMONICS))
-
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
-        return chebyshev(_remove_dc(x), coeffs)
+    shaper = chebyshev
+    first_power = 0
 
 
 class _GainClipper(Effect):
