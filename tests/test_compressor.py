@@ -99,6 +99,19 @@ def test_finite_on_silence_and_range_edges():
     assert torch.all(silent == 0)
 
 
+def test_threshold_below_level_floor_gives_finite_zero_detector_gradient():
+    """At threshold −100 dB silence (floored at −80 dB) is compressed; the floor has no slope."""
+    x = torch.zeros(1, 2, 256, dtype=torch.float64)
+    x[..., 128:] = 0.3 * torch.randn(1, 2, 128, generator=torch.Generator().manual_seed(5))
+    x.requires_grad_(True)
+    threshold = torch.tensor([-100.0], dtype=torch.float64, requires_grad=True)
+    y = compressor(x, FS, threshold, 4.0, 5.0, 50.0)
+    y.square().sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(threshold.grad).all()
+    assert torch.all(x.grad[..., :128] == 0)  # y = 0·gain there and the level is floored
+    assert threshold.grad.abs() > 0
+
+
 def test_ratio_one_and_quiet_signal_are_identity_up_to_makeup():
     x = 0.5 * torch.randn(1, 1, 1000, generator=torch.Generator().manual_seed(3))
     assert torch.allclose(compressor(x, FS, -30.0, 1.0, 5.0, 50.0), x)

@@ -1,12 +1,16 @@
 """Dynamic range compression: the feed-forward log-domain compressor of Giannoulis et al.
 
-The static curve and the branching attack/release smoother run in a compiled (numba) loop per
-batch item, between a vectorised detector and gain; the custom backward runs the same
+On the CPU the static curve and the branching attack/release smoother run in a compiled (numba)
+loop per batch item, between a vectorised detector and gain; the custom backward runs the same
 time-varying one-pole backwards in time (the method of torchcomp), fused with the derivatives of
-the static curve, detector and gain. See ``_compressor_kernels``.
+the static curve (``_compressor_kernels``). On CUDA the smoother's two recursions run in Triton
+kernels and the rest is torch (``_compressor_triton``).
 """
 
 from __future__ import annotations
+
+import importlib.util
+import warnings
 
 import numpy as np
 import torch
@@ -30,34 +34,84 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().contiguous().numpy()
 
 
+def _detector(x: Tensor) -> tuple[Tensor, Tensor | None]:
+    """Peak magnitude across channels ``(B, T)`` and the loudest channel (``None`` for mono)."""
+    if x.shape[1] == 1:
+        return x[:, 0].abs(), None
+    peak, loudest = x.abs().max(dim=1)
+    return peak, loudest
+
+
 class _CompressorFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor, makeup: Tensor,
                 alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:  # noqa: D102
-        level_db = 20 * torch.log10(x.detach().abs().amax(dim=1).clamp_min(LEVEL_FLOOR))
+        x = x.detach()
+        peak, loudest = _detector(x)
+        level_np = _np(20 * torch.log10(peak.clamp_min(LEVEL_FLOOR)))
         params = [_np(p.double()) for p in (threshold, ratio, knee, alpha_attack, alpha_release)]
-        level_np = _np(level_db)
         d, y_l = np.empty_like(level_np), np.empty_like(level_np)
         attack = np.empty(level_np.shape, dtype=np.bool_)
         kernels.run_over_batch(kernels.compressor_forward, level_np, *params, d, y_l, attack)
         y_l_t = torch.from_numpy(y_l).to(x.device)
         gain = torch.exp(kernels.LN10_OVER_20 * (makeup.detach().to(x.dtype)[:, None] - y_l_t))
-        ctx.save_for_backward(x, ratio, knee, alpha_attack, alpha_release)
-        ctx.state = (d, y_l, _np(gain), attack)
+        ctx.save_for_backward(x, gain, peak, ratio, knee, alpha_attack, alpha_release)
+        ctx.loudest = loudest
+        ctx.state = (d, y_l, attack)
         return x * gain.unsqueeze(1)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):  # noqa: D102
-        x, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
-        x_np = _np(x)
-        grad_x = np.empty_like(x_np)
-        grad_params = np.empty((x_np.shape[0], 6), dtype=np.float64)
-        kernels.run_over_batch(kernels.compressor_backward, _np(grad_y.to(x.dtype)), x_np,
+        x, gain, peak, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
+        grad_y = grad_y.to(x.dtype)
+        dl_dlog_gain = (grad_y * x).sum(dim=1) * gain
+        dl_dlog_gain_np = _np(dl_dlog_gain)
+        dl_dlevel = np.empty_like(dl_dlog_gain_np)
+        grad_params = np.empty((x.shape[0], 5), dtype=np.float64)
+        kernels.run_over_batch(kernels.compressor_backward, dl_dlog_gain_np,
                                *[_np(p.double()) for p in (ratio, knee, alpha_attack,
                                                              alpha_release)],
-                               *ctx.state, grad_x, grad_params)
+                               *ctx.state, dl_dlevel, grad_params)
+        grad_x = grad_y * gain.unsqueeze(1)
+        # x_G = 20·log10(max(max_c |x_c|, floor)): the gradient goes to the loudest channel
+        loudest = ctx.loudest
+        signed_peak = x[:, 0] if loudest is None else x.gather(1, loudest[:, None])[:, 0]
+        grad_level = torch.from_numpy(dl_dlevel).to(x.device)
+        grad_peak = torch.where(peak >= LEVEL_FLOOR,
+                                grad_level / (kernels.LN10_OVER_20 * signed_peak), 0.0)
+        if loudest is None:
+            grad_x[:, 0] += grad_peak
+        else:
+            grad_x.scatter_add_(1, loudest[:, None], grad_peak[:, None])
         grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ratio.dtype)
-        return (torch.from_numpy(grad_x).to(x.device), *grads.unbind(dim=1))
+        grad_threshold, grad_ratio, grad_knee, grad_attack, grad_release = grads.unbind(dim=1)
+        grad_makeup = kernels.LN10_OVER_20 * dl_dlog_gain.sum(dim=1).to(ratio.dtype)
+        return (grad_x, grad_threshold, grad_ratio, grad_knee, grad_makeup, grad_attack,
+                grad_release)
+
+
+def _uses_triton(x: Tensor) -> bool:
+    """Whether the recursion runs in the Triton kernels: CUDA tensors, with Triton installed."""
+    if not x.is_cuda:
+        return False
+    if importlib.util.find_spec("triton") is None:
+        warnings.warn("Triton is not installed: the compressor's recursion runs on the CPU and "
+                      "CUDA tensors are copied to the host and back", stacklevel=3)
+        return False
+    return True
+
+
+def _compressor_graph(x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor,
+                      makeup: Tensor, alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:
+    """The compressor as torch operations around the Triton ballistics (the CUDA path)."""
+    from ._compressor_triton import Ballistics
+
+    level_db = 20 * torch.log10(x.abs().max(dim=1).values.clamp_min(LEVEL_FLOOR))
+    reduction = static_gain_reduction_db(level_db, threshold, ratio, knee)
+    smoothed = Ballistics.apply(reduction, alpha_attack.to(reduction.dtype),
+                                alpha_release.to(reduction.dtype))
+    gain = torch.exp(kernels.LN10_OVER_20 * (makeup[:, None] - smoothed))
+    return x * gain.to(x.dtype).unsqueeze(1)
 
 
 def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
@@ -77,9 +131,9 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
        ``x_L[n] > y_L[n−1]`` and ``α_release`` otherwise, ``α = exp(−1/(τ·fs))``;
     4. output ``x·10^((M − y_L)/20)``.
 
-    The recursion runs in a compiled kernel; the backward pass is the same time-varying one-pole
-    filter run backwards in time, with the attack/release choices of the forward pass. CUDA
-    tensors are processed on the host for now.
+    The recursion runs in a compiled kernel — numba on the CPU, Triton on CUDA (no copy to the
+    host) — and the backward pass is the same time-varying one-pole filter run backwards in time,
+    with the attack/release choices of the forward pass.
 
     Args:
         x: audio ``(batch, channels, samples)``.
@@ -105,9 +159,9 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
                           low_inclusive=False)
     knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
     makeup = as_batched(makeup_db, batch, x, "makeup_db")
-    return _CompressorFunction.apply(x, threshold, ratio_t, knee, makeup,
-                                     time_constant_to_alpha(attack, sample_rate),
-                                     time_constant_to_alpha(release, sample_rate))
+    run = _compressor_graph if _uses_triton(x) else _CompressorFunction.apply
+    return run(x, threshold, ratio_t, knee, makeup, time_constant_to_alpha(attack, sample_rate),
+               time_constant_to_alpha(release, sample_rate))
 
 
 def static_gain_reduction_db(level_db: Tensor, threshold_db: Tensor, ratio: Tensor,
