@@ -25,8 +25,9 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
 
 def machine() -> str:
     """One line describing where the numbers came from."""
-    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-            f"torch {torch.__version__}, python {platform.python_version()}")
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+            f"{gpu}, torch {torch.__version__}, python {platform.python_version()}")
 
 
 def report(title: str, rows: list[tuple[str, float]], baseline: str, extra: dict) -> None:

@@ -25,8 +25,9 @@ from dasp_blind.functional import compressor, time_constant_to_alpha
 SETTINGS = {"threshold_db": -20.0, "ratio": 4.0, "attack_ms": 5.0, "release_ms": 50.0}
 
 
-def leaf_params(batch: int) -> dict[str, torch.Tensor]:
-    return {k: torch.full((batch,), v, requires_grad=True) for k, v in SETTINGS.items()}
+def leaf_params(batch: int, device: str) -> dict[str, torch.Tensor]:
+    return {k: torch.full((batch,), v, device=device, requires_grad=True)
+            for k, v in SETTINGS.items()}
 
 
 def naive_loop(x: torch.Tensor, sr: float, p: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -44,20 +45,29 @@ def naive_loop(x: torch.Tensor, sr: float, p: dict[str, torch.Tensor]) -> torch.
     return x * 10 ** (-torch.stack(out, dim=1) / 20).unsqueeze(1)
 
 
-def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds: float) -> None:
+def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds: float,
+             device: str) -> None:
     from dasp_pytorch.functional import compressor as dasp_compressor
     from torchcomp import compexp_gain
 
     gen = torch.Generator().manual_seed(0)
-    x0 = torch.randn(batch, 1, int(seconds * sr), generator=gen) * 0.3
+    x0 = (torch.randn(batch, 1, int(seconds * sr), generator=gen) * 0.3).to(device)
+
+    def timed(fn, times: int = repeats) -> float:
+        """Median seconds of ``fn``, waiting for the GPU to finish each run."""
+        def run() -> None:
+            fn()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+        return median_seconds(run, times)
 
     def ours() -> None:
-        x, p = x0.clone().requires_grad_(True), leaf_params(batch)
+        x, p = x0.clone().requires_grad_(True), leaf_params(batch, device)
         compressor(x, sr, p["threshold_db"], p["ratio"], p["attack_ms"],
                    p["release_ms"]).square().mean().backward()
 
     def torchcomp() -> None:
-        x, p = x0.clone().requires_grad_(True), leaf_params(batch)
+        x, p = x0.clone().requires_grad_(True), leaf_params(batch, device)
         at = 1 - time_constant_to_alpha(p["attack_ms"], sr)
         rt = 1 - time_constant_to_alpha(p["release_ms"], sr)
         gain = compexp_gain(x[:, 0].abs().clamp_min(1e-4), p["threshold_db"], p["ratio"],
@@ -65,26 +75,28 @@ def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds:
         (x * gain.unsqueeze(1)).square().mean().backward()
 
     def dasp() -> None:
-        x, p = x0.clone().requires_grad_(True), leaf_params(batch)
-        zeros = torch.zeros(batch)
+        x, p = x0.clone().requires_grad_(True), leaf_params(batch, device)
+        zeros = torch.zeros(batch, device=device)
         dasp_compressor(x, sr, p["threshold_db"], p["ratio"], p["attack_ms"], p["release_ms"],
                         zeros, zeros).square().mean().backward()
 
     excerpt = x0[..., : int(naive_seconds * sr)]
 
     def naive() -> None:
-        x, p = excerpt.clone().requires_grad_(True), leaf_params(batch)
+        x, p = excerpt.clone().requires_grad_(True), leaf_params(batch, device)
         naive_loop(x, sr, p).square().mean().backward()
 
     scale = x0.shape[-1] / excerpt.shape[-1]
-    rows = [("dasp_blind compressor", median_seconds(ours, repeats)),
-            ("torchcomp compexp_gain", median_seconds(torchcomp, repeats)),
-            ("dasp-pytorch compressor", median_seconds(dasp, repeats)),
+    rows = [("dasp_blind compressor", timed(ours)),
+            ("torchcomp compexp_gain", timed(torchcomp)),
+            ("dasp-pytorch compressor", timed(dasp)),
             (f"naive autograd loop (x{scale:.0f} from {naive_seconds:g} s)",
-             scale * median_seconds(naive, 1))]
+             scale * timed(naive, 1))]
     samples = batch * x0.shape[-1]
-    report(f"compressor forward+backward, batch {batch} x {seconds:g} s x {sr:g} Hz mono", rows,
+    report(f"compressor forward+backward, batch {batch} x {seconds:g} s x {sr:g} Hz mono, "
+           f"{device}", rows,
            rows[0][0], {"batch": batch, "seconds_audio": seconds, "sample_rate": sr,
+                        "device": device,
                         "msamples_per_s": {n: samples / s / 1e6 for n, s in rows}})
 
 
@@ -94,10 +106,12 @@ def main() -> None:
     parser.add_argument("--sample-rate", type=float, default=44100.0)
     parser.add_argument("--naive-seconds", type=float, default=0.05)
     parser.add_argument("--cases", default="8x5,16x10", help="batch x seconds, comma separated")
+    parser.add_argument("--device", default="cpu", help="where the audio lives: cpu or cuda")
     args = parser.parse_args()
     for case in args.cases.split(","):
         batch, seconds = case.split("x")
-        run_case(int(batch), float(seconds), args.sample_rate, args.repeats, args.naive_seconds)
+        run_case(int(batch), float(seconds), args.sample_rate, args.repeats, args.naive_seconds,
+                 args.device)
 
 
 if __name__ == "__main__":
