@@ -11,9 +11,13 @@ from dasp_blind.functional.dynamics import compressor
 FS = 44100.0
 
 
-def loop_compressor(x, fs, threshold, ratio, attack_ms, release_ms, knee, makeup):
-    """Plain per-sample reference, written from the formulas (float64 numpy)."""
+def loop_compressor(x, fs, threshold, ratio, attack_ms, release_ms, knee, makeup, detector=None):
+    """Plain per-sample reference, written from the formulas (float64 numpy).
+
+    ``detector`` (batch, any channels, samples) is what the level is read from (``x`` if None).
+    """
     batch, _, length = x.shape
+    detector = x if detector is None else detector
     y = np.zeros_like(x)
     for b in range(batch):
         a_att = math.exp(-1 / (attack_ms[b] * 1e-3 * fs))
@@ -21,7 +25,7 @@ def loop_compressor(x, fs, threshold, ratio, attack_ms, release_ms, knee, makeup
         t, r, w, m = threshold[b], ratio[b], knee[b], makeup[b]
         prev = 0.0
         for n in range(length):
-            x_g = 20 * math.log10(max(np.abs(x[b, :, n]).max(), 1e-4))
+            x_g = 20 * math.log10(max(np.abs(detector[b, :, n]).max(), 1e-4))
             if 2 * (x_g - t) < -w:
                 y_g = x_g
             elif abs(2 * (x_g - t)) <= w and w > 0:
@@ -159,3 +163,57 @@ def test_bad_input():
         compressor(torch.full((1, 1, 8), float("nan")), FS, -20.0, 4.0, 5.0, 50.0)
     with pytest.raises(ValueError, match="rank"):
         compressor(torch.zeros(1, 8), FS, -20.0, 4.0, 5.0, 50.0)
+    with pytest.raises(ValueError, match="sidechain"):
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.randn(2, 1, 99))
+    with pytest.raises(ValueError, match="sidechain"):
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.randn(2, 99))
+    with pytest.raises(ValueError, match="lookahead_ms"):
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, lookahead_ms=-1.0)
+
+
+def test_sidechain_matches_plain_loop_and_gets_gradients():
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(4, 1, 3000, generator=gen, dtype=torch.float64) * 0.3
+    kick = torch.randn(4, 2, 3000, generator=gen, dtype=torch.float64)
+    kick *= (torch.arange(3000) % 1000 >= 800).double()  # silent, then bursts
+    settings = random_settings(gen, 4)
+    y = compressor(x, FS, **settings, sidechain=kick)
+    ref = loop_compressor(x.numpy(), FS, *[v.numpy() for v in settings.values()],
+                          detector=kick.numpy())
+    assert np.abs(y.numpy() - ref).max() < 1e-5
+    # x is not compressed before the first burst, only after it starts
+    gain = (y / x)[:, 0]
+    makeup = 10 ** (settings["makeup_db"][:, None] / 20)
+    assert torch.allclose(gain[:, :800], makeup.expand(-1, 800))
+    assert torch.all(gain[:, 850:1000] < makeup)
+    small = [t[:1, :, :120].clone().requires_grad_(True) for t in (x, kick)]
+    assert torch.autograd.gradcheck(
+        lambda a, s: compressor(a, FS, -25.0, 4.0, 1.0, 10.0, 6.0, sidechain=s), small,
+        atol=1e-5, rtol=1e-3)
+
+
+def test_sidechain_equal_to_input_is_the_plain_compressor():
+    gen = torch.Generator().manual_seed(7)
+    base = 0.5 * torch.randn(2, 2, 1000, generator=gen, dtype=torch.float64)
+    grads = []
+    for use_sidechain in (False, True):
+        x = base.clone().requires_grad_(True)
+        y = compressor(x, FS, -20.0, 4.0, 2.0, 30.0, 6.0, sidechain=x if use_sidechain else None)
+        y.square().sum().backward()
+        grads.append((y.detach(), x.grad))
+    assert torch.allclose(grads[0][0], grads[1][0], rtol=0, atol=1e-14)
+    assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-12)
+
+
+def test_lookahead_reads_the_detector_early():
+    length, shift = 2000, 44  # 1 ms at 44.1 kHz
+    x = torch.zeros(1, 1, length, dtype=torch.float64)
+    x[..., 1000:] = 0.9  # a step: the gain reduction starts at the onset...
+    y_plain = compressor(x + 0.01, FS, -20.0, 4.0, 1.0, 50.0)
+    y_ahead = compressor(x + 0.01, FS, -20.0, 4.0, 1.0, 50.0, lookahead_ms=1.0)
+    reduced = lambda y: ((y / (x + 0.01))[0, 0] < 0.99).nonzero()[0, 0].item()  # noqa: E731
+    assert reduced(y_plain) == 1000
+    assert reduced(y_ahead) == 1000 - shift  # ...or 1 ms earlier
+    shifted = torch.nn.functional.pad((x + 0.01)[..., shift:], (0, shift))
+    assert torch.equal(y_ahead, compressor(x + 0.01, FS, -20.0, 4.0, 1.0, 50.0,
+                                           sidechain=shifted))

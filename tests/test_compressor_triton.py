@@ -26,6 +26,7 @@ def test_triton_path_matches_numba_path_in_the_interpreter():
                          timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "channels=2 knee=6.0: output and gradients match the numba path" in run.stdout
+    assert "sidechain with look-ahead: output and gradients match" in run.stdout
     assert "gradcheck (fast mode) pass" in run.stdout
 
 

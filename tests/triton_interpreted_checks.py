@@ -49,6 +49,23 @@ def check_matches_numba_path() -> None:
         print(f"channels={channels} knee={knee_value}: output and gradients match the numba path")
 
 
+def check_sidechain_and_lookahead() -> None:
+    gen = torch.Generator().manual_seed(2)
+    x = 0.3 * torch.randn(2, 1, 200, generator=gen, dtype=torch.float64)
+    sidechain = torch.randn(2, 2, 200, generator=gen, dtype=torch.float64)
+    results = {}
+    for uses_triton in (False, True):
+        dynamics._uses_triton = lambda _x, flag=uses_triton: flag
+        leaves = [t.clone().requires_grad_(True) for t in (x, sidechain)]
+        y = dynamics.compressor(leaves[0], FS, -20.0, 4.0, 1.0, 20.0, 6.0, 1.0,
+                                sidechain=leaves[1], lookahead_ms=0.5)
+        y.square().sum().backward()
+        results[uses_triton] = [y.detach()] + [t.grad for t in leaves]
+    for value, reference in zip(results[True], results[False], strict=True):
+        assert torch.allclose(value, reference, rtol=1e-9, atol=1e-12), (value - reference)
+    print("sidechain with look-ahead: output and gradients match the numba path")
+
+
 def check_float32_and_gradcheck() -> None:
     dynamics._uses_triton = lambda _x: True
     gen = torch.Generator().manual_seed(1)
@@ -67,4 +84,5 @@ def check_float32_and_gradcheck() -> None:
 if __name__ == "__main__":
     assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
     check_matches_numba_path()
+    check_sidechain_and_lookahead()
     check_float32_and_gradcheck()

@@ -16,7 +16,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._checks import ParamLike, as_batched, check_audio, check_range, check_sample_rate
+from .._checks import (
+    ParamLike,
+    as_batched,
+    check_audio,
+    check_positive,
+    check_range,
+    check_sample_rate,
+)
 from . import _compressor_kernels as kernels
 from .filters import fft_sosfilt
 
@@ -43,11 +50,15 @@ def _detector(x: Tensor) -> tuple[Tensor, Tensor | None]:
 
 
 class _CompressorFunction(torch.autograd.Function):
+    """``apply(x, sidechain, ...)``: the detector reads ``sidechain``, or ``x`` when it is None."""
+
     @staticmethod
-    def forward(ctx, x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor, makeup: Tensor,
-                alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:  # noqa: D102
+    def forward(ctx, x: Tensor, sidechain: Tensor | None, threshold: Tensor, ratio: Tensor,
+                knee: Tensor, makeup: Tensor, alpha_attack: Tensor,
+                alpha_release: Tensor) -> Tensor:  # noqa: D102
         x = x.detach()
-        peak, loudest = _detector(x)
+        detected = x if sidechain is None else sidechain.detach()
+        peak, loudest = _detector(detected)
         level_np = _np(20 * torch.log10(peak.clamp_min(LEVEL_FLOOR)))
         params = [_np(p.double()) for p in (threshold, ratio, knee, alpha_attack, alpha_release)]
         d, y_l = np.empty_like(level_np), np.empty_like(level_np)
@@ -55,14 +66,15 @@ class _CompressorFunction(torch.autograd.Function):
         kernels.run_over_batch(kernels.compressor_forward, level_np, *params, d, y_l, attack)
         y_l_t = torch.from_numpy(y_l).to(x.device)
         gain = torch.exp(kernels.LN10_OVER_20 * (makeup.detach().to(x.dtype)[:, None] - y_l_t))
-        ctx.save_for_backward(x, gain, peak, ratio, knee, alpha_attack, alpha_release)
+        ctx.save_for_backward(x, detected, gain, peak, ratio, knee, alpha_attack, alpha_release)
         ctx.loudest = loudest
+        ctx.has_sidechain = sidechain is not None
         ctx.state = (d, y_l, attack)
         return x * gain.unsqueeze(1)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):  # noqa: D102
-        x, gain, peak, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
+        x, detected, gain, peak, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
         grad_y = grad_y.to(x.dtype)
         dl_dlog_gain = (grad_y * x).sum(dim=1) * gain
         dl_dlog_gain_np = _np(dl_dlog_gain)
@@ -73,21 +85,23 @@ class _CompressorFunction(torch.autograd.Function):
                                                              alpha_release)],
                                *ctx.state, dl_dlevel, grad_params)
         grad_x = grad_y * gain.unsqueeze(1)
-        # x_G = 20·log10(max(max_c |x_c|, floor)): the gradient goes to the loudest channel
+        grad_detected = torch.zeros_like(detected) if ctx.has_sidechain else grad_x
+        # x_G = 20·log10(max(max_c |s_c|, floor)): the gradient goes to the loudest channel
         loudest = ctx.loudest
-        signed_peak = x[:, 0] if loudest is None else x.gather(1, loudest[:, None])[:, 0]
+        signed_peak = (detected[:, 0] if loudest is None
+                       else detected.gather(1, loudest[:, None])[:, 0])
         grad_level = torch.from_numpy(dl_dlevel).to(x.device)
         grad_peak = torch.where(peak >= LEVEL_FLOOR,
                                 grad_level / (kernels.LN10_OVER_20 * signed_peak), 0.0)
         if loudest is None:
-            grad_x[:, 0] += grad_peak
+            grad_detected[:, 0] += grad_peak
         else:
-            grad_x.scatter_add_(1, loudest[:, None], grad_peak[:, None])
+            grad_detected.scatter_add_(1, loudest[:, None], grad_peak[:, None])
         grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ratio.dtype)
         grad_threshold, grad_ratio, grad_knee, grad_attack, grad_release = grads.unbind(dim=1)
         grad_makeup = kernels.LN10_OVER_20 * dl_dlog_gain.sum(dim=1).to(ratio.dtype)
-        return (grad_x, grad_threshold, grad_ratio, grad_knee, grad_makeup, grad_attack,
-                grad_release)
+        return (grad_x, grad_detected if ctx.has_sidechain else None, grad_threshold, grad_ratio,
+                grad_knee, grad_makeup, grad_attack, grad_release)
 
 
 def _uses_triton(x: Tensor) -> bool:
@@ -101,12 +115,14 @@ def _uses_triton(x: Tensor) -> bool:
     return True
 
 
-def _compressor_graph(x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor,
-                      makeup: Tensor, alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:
+def _compressor_graph(x: Tensor, sidechain: Tensor | None, threshold: Tensor, ratio: Tensor,
+                      knee: Tensor, makeup: Tensor, alpha_attack: Tensor,
+                      alpha_release: Tensor) -> Tensor:
     """The compressor as torch operations around the Triton ballistics (the CUDA path)."""
     from ._compressor_triton import Ballistics
 
-    level_db = 20 * torch.log10(x.abs().max(dim=1).values.clamp_min(LEVEL_FLOOR))
+    detected = x if sidechain is None else sidechain
+    level_db = 20 * torch.log10(detected.abs().max(dim=1).values.clamp_min(LEVEL_FLOOR))
     reduction = static_gain_reduction_db(level_db, threshold, ratio, knee)
     smoothed = Ballistics.apply(reduction, alpha_attack.to(reduction.dtype),
                                 alpha_release.to(reduction.dtype))
@@ -116,13 +132,16 @@ def _compressor_graph(x: Tensor, threshold: Tensor, ratio: Tensor, knee: Tensor,
 
 def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
                attack_ms: ParamLike, release_ms: ParamLike, knee_db: ParamLike = 0.0,
-               makeup_db: ParamLike = 0.0) -> Tensor:
+               makeup_db: ParamLike = 0.0, *, sidechain: Tensor | None = None,
+               lookahead_ms: float = 0.0) -> Tensor:
     """Feed-forward log-domain compressor with a soft knee and branching ballistics.
 
-    Per batch item and sample ``n``:
+    Per batch item and sample ``n``, with the detector signal ``s`` = ``x`` (or ``sidechain``)
+    read ``L = round(lookahead_ms·fs/1000)`` samples ahead:
 
-    1. level ``x_G = 20·log10(max(max_c |x_c|, 1e-4))`` — the detector takes the largest
-       magnitude across channels, so every channel gets the same gain (stereo linking);
+    1. level ``x_G[n] = 20·log10(max(max_c |s_c[n + L]|, 1e-4))`` (``s = 0`` past the end) —
+       the detector takes the largest magnitude across channels, so every channel gets the same
+       gain (stereo linking);
     2. static curve with threshold ``T``, ratio ``R`` and knee width ``W``: ``y_G = x_G`` below
        the knee, ``x_G + (1/R − 1)(x_G − T + W/2)²/(2W)`` inside it, ``T + (x_G − T)/R`` above;
        the knee branch is only taken when ``W > 0`` (no division by zero at ``W = 0``);
@@ -144,6 +163,11 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
         release_ms: release time constant in ms, ``> 0``.
         knee_db: knee width ``W >= 0`` in dB.
         makeup_db: makeup gain ``M`` in dB.
+        sidechain: optional detector signal ``(batch, sidechain_channels, samples)`` (e.g. a kick
+            drum ducking a bass); the gain it yields is applied to ``x``. Gradients reach it.
+        lookahead_ms: look-ahead in ms, ``>= 0``: the gain reacts to what comes ``L`` samples
+            later, so attacks start before the transient. The output stays aligned with ``x``
+            (the look-ahead delay of a real-time compressor is compensated).
 
     Returns:
         Compressed audio ``(batch, channels, samples)``, same dtype and device as ``x``.
@@ -159,9 +183,29 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
                           low_inclusive=False)
     knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
     makeup = as_batched(makeup_db, batch, x, "makeup_db")
+    detected = _detector_signal(x, sidechain, lookahead_ms, sample_rate)
     run = _compressor_graph if _uses_triton(x) else _CompressorFunction.apply
-    return run(x, threshold, ratio_t, knee, makeup, time_constant_to_alpha(attack, sample_rate),
+    return run(x, detected, threshold, ratio_t, knee, makeup,
+               time_constant_to_alpha(attack, sample_rate),
                time_constant_to_alpha(release, sample_rate))
+
+
+def _detector_signal(x: Tensor, sidechain: Tensor | None, lookahead_ms: float,
+                     sample_rate: float) -> Tensor | None:
+    """The checked sidechain, shifted ``lookahead_ms`` earlier; ``None`` means ``x`` itself."""
+    if sidechain is not None:
+        check_audio(sidechain, "sidechain")
+        if sidechain.shape[0] != x.shape[0] or sidechain.shape[-1] != x.shape[-1]:
+            raise ValueError(f"sidechain must have the batch size and length of x "
+                             f"{(x.shape[0], x.shape[-1])}, got shape {tuple(sidechain.shape)}")
+        if sidechain.device != x.device:
+            raise ValueError(f"sidechain is on {sidechain.device} but x is on {x.device}")
+        sidechain = sidechain.to(x.dtype)
+    if lookahead_ms == 0:
+        return sidechain
+    shift = round(check_positive(lookahead_ms, "lookahead_ms") * 1e-3 * sample_rate)
+    source = x if sidechain is None else sidechain
+    return torch.nn.functional.pad(source[..., shift:], (0, min(shift, source.shape[-1])))
 
 
 def static_gain_reduction_db(level_db: Tensor, threshold_db: Tensor, ratio: Tensor,
