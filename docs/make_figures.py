@@ -60,6 +60,33 @@ def main() -> None:
     plot_proxy_vs_dsp(axes, dry[..., : 2 * SR])
     save(fig, "proxy_vs_dsp.png")
 
+    fig, axes = plt.subplots(2, 1, figsize=(8, 4.5), sharex=True,
+                             gridspec_kw={"height_ratios": [1, 2]})
+    plot_sidechain_ducking(axes)
+    save(fig, "sidechain.png")
+
+
+def plot_sidechain_ducking(axes) -> None:
+    """A sustained pad ducked by kick drums through the sidechain, with and without look-ahead."""
+    t = torch.arange(int(1.2 * SR), dtype=torch.float64) / SR
+    pad = 0.3 * sum(torch.sin(2 * torch.pi * f * t) for f in (220.0, 277.2, 329.6)) / 3
+    beat = (t - 0.1) % 0.5
+    kick = torch.where(t >= 0.1, torch.sin(2 * torch.pi * 60 * beat) * torch.exp(-beat / 0.08),
+                       torch.zeros_like(t))
+    axes[0].plot(t, kick, lw=0.6, color="0.4")
+    axes[0].set(ylabel="sidechain (kick)",
+                title="pad ducked by a kick: threshold −30 dB, ratio 10, 3 / 150 ms")
+    settings = dict(threshold_db=-30.0, ratio=10.0, attack_ms=3.0, release_ms=150.0)
+    loud = pad.abs() > 0.02
+    for lookahead in (0.0, 10.0):
+        wet = F.compressor(pad.reshape(1, 1, -1), SR, **settings,
+                           sidechain=kick.reshape(1, 1, -1), lookahead_ms=lookahead)
+        gain_db = 20 * torch.log10(wet[0, 0].abs().clamp_min(1e-9) / pad.abs().clamp_min(1e-9))
+        axes[1].plot(t[loud], gain_db[loud], ".", ms=1,
+                     label=f"look-ahead {lookahead:g} ms")
+    axes[1].set(xlabel="time (s)", ylabel="gain on the pad (dB)")
+    axes[1].legend(fontsize=7, markerscale=8, loc="lower right")
+
 
 def plot_proxy_vs_dsp(axes, dry: torch.Tensor) -> None:
     """Output of the shipped proxy against the exact compressor on a clip it never saw."""
