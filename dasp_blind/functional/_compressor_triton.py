@@ -105,5 +105,5 @@ class Ballistics(torch.autograd.Function):
         y_prev = torch.nn.functional.pad(y_l[:, :-1], (1, 0))
         grad_alpha = lam * (y_prev - x_l)  # dL/dα[n]
         grad_attack = torch.where(is_attack, grad_alpha, 0.0).sum(dim=1)
-        grad_release = (grad_alpha.sum(dim=1) - grad_attack)
+        grad_release = grad_alpha.sum(dim=1) - grad_attack
         return (1.0 - alpha) * lam, grad_attack, grad_release

@@ -66,24 +66,23 @@ class _CompressorFunction(torch.autograd.Function):
         kernels.run_over_batch(kernels.compressor_forward, level_np, *params, d, y_l, attack)
         y_l_t = torch.from_numpy(y_l).to(x.device)
         gain = torch.exp(kernels.LN10_OVER_20 * (makeup.detach().to(x.dtype)[:, None] - y_l_t))
-        ctx.save_for_backward(x, detected, gain, peak, ratio, knee, alpha_attack, alpha_release)
+        ctx.save_for_backward(x, detected, gain, peak)
         ctx.loudest = loudest
         ctx.has_sidechain = sidechain is not None
-        ctx.state = (d, y_l, attack)
+        ctx.param_dtype = ratio.dtype
+        ctx.kernel_args = (*params[1:], d, y_l, attack)  # ratio, knee, alphas, saved state
         return x * gain.unsqueeze(1)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):  # noqa: D102
-        x, detected, gain, peak, ratio, knee, alpha_attack, alpha_release = ctx.saved_tensors
+        x, detected, gain, peak = ctx.saved_tensors
         grad_y = grad_y.to(x.dtype)
         dl_dlog_gain = (grad_y * x).sum(dim=1) * gain
         dl_dlog_gain_np = _np(dl_dlog_gain)
         dl_dlevel = np.empty_like(dl_dlog_gain_np)
         grad_params = np.empty((x.shape[0], 5), dtype=np.float64)
-        kernels.run_over_batch(kernels.compressor_backward, dl_dlog_gain_np,
-                               *[_np(p.double()) for p in (ratio, knee, alpha_attack,
-                                                             alpha_release)],
-                               *ctx.state, dl_dlevel, grad_params)
+        kernels.run_over_batch(kernels.compressor_backward, dl_dlog_gain_np, *ctx.kernel_args,
+                               dl_dlevel, grad_params)
         grad_x = grad_y * gain.unsqueeze(1)
         grad_detected = torch.zeros_like(detected) if ctx.has_sidechain else grad_x
         # x_G = 20·log10(max(max_c |s_c|, floor)): the gradient goes to the loudest channel
@@ -97,9 +96,9 @@ class _CompressorFunction(torch.autograd.Function):
             grad_detected[:, 0] += grad_peak
         else:
             grad_detected.scatter_add_(1, loudest[:, None], grad_peak[:, None])
-        grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ratio.dtype)
+        grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ctx.param_dtype)
         grad_threshold, grad_ratio, grad_knee, grad_attack, grad_release = grads.unbind(dim=1)
-        grad_makeup = kernels.LN10_OVER_20 * dl_dlog_gain.sum(dim=1).to(ratio.dtype)
+        grad_makeup = kernels.LN10_OVER_20 * dl_dlog_gain.sum(dim=1).to(ctx.param_dtype)
         return (grad_x, grad_detected if ctx.has_sidechain else None, grad_threshold, grad_ratio,
                 grad_knee, grad_makeup, grad_attack, grad_release)
 
