@@ -1,19 +1,27 @@
 """Compiled (numba) kernels of the feed-forward log-domain compressor.
 
-One forward pass (static curve and ballistics) and one reverse-time backward pass (ballistics and
-static-curve derivatives, fused) per batch item; the per-channel work (level, gain, their
-derivatives) runs vectorised in torch around them.
+One forward kernel (static curve, ballistics, log-gain) and one reverse-time backward kernel
+(the adjoint of the ballistics, of the static curve and of ``y = x·gain``, with the level's
+gradient to the loudest detector channel). Around them torch runs only three vectorised passes:
+``log10`` of the peak, ``exp`` of the log-gain and ``x·gain``.
 
-Batch items are split over Python threads running the ``nogil`` kernels
-(:func:`run_over_batch`), not over numba's ``parallel=True`` layers: its OpenMP layer terminates
-DataLoader workers forked after the parent used it, and its fork-safe "workqueue" layer was
-slower than one thread.
+How the kernels are fast:
+
+* **Only the recursion is sequential.** Per block of ``BLOCK`` samples the elementwise work
+  (static curve, log-gain, ``grad_y·gain``, ``Σ_c grad_y·x``, the static curve's derivatives and
+  the level's gradient) runs in loops LLVM vectorises, over 1-D views, with IEEE division
+  (``error_model="numpy"``: Python's zero-division check would keep loops scalar).
+* **Recursions of ``LANES`` items run interleaved.** One item's smoother is latency-bound (a
+  compare, a select and a multiply-add per sample, each waiting for the previous sample); four
+  independent items in one loop fill the pipeline.
+* Batch items are split over Python threads running the ``nogil`` kernels
+  (:func:`run_over_batch`), not over numba's ``parallel=True`` layers: its OpenMP layer terminates
+  DataLoader workers forked after the parent used it, and its fork-safe "workqueue" layer was
+  slower than one thread.
 
 Notation (per batch item, sample ``n``): ``x_G`` level in dB, ``d = x_G − T``, ``x_L`` gain
 reduction of the static curve, ``y_L`` smoothed gain reduction, ``α[n]`` the attack or release
-coefficient chosen at ``n``. The forward kernel gets the level from a vectorised torch logarithm
-and stores ``d`` and ``y_L``; the gain is a vectorised torch exponential. The backward pass needs
-no transcendental function.
+coefficient chosen at ``n``.
 """
 
 from __future__ import annotations
@@ -27,93 +35,298 @@ import torch
 from numba import njit
 
 LN10_OVER_20 = math.log(10.0) / 20.0
+#: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
+#: reference).
+LEVEL_FLOOR = 1e-4
+LOG10_LEVEL_FLOOR = math.log10(LEVEL_FLOOR)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def compressor_forward(level_db, threshold, ratio, knee, alpha_attack, alpha_release, d_saved,
-                       y_l, attack):
-    """Static curve and branching ballistics of every item.
+#: Fast-math flags that let LLVM reassociate (vectorised sums) and fuse multiply-adds, without
+#: "no NaNs / no infinities": silence reaches the kernels as ``log10(0) = −inf``.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+#: Compiled, GIL-free, with IEEE division (no ZeroDivisionError check, which keeps loops from
+#: being vectorised).
+_kernel = njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 
-    ``level_db`` (B, T) is the detector level ``x_G``; fills ``d_saved`` (``d = x_G − T``),
-    ``y_l`` and the attack mask ``attack`` (each (B, T)). The logarithm before and the gain after
-    run vectorised in torch. Written without data-dependent branches (selects only): on music and
-    noise the branch choices are unpredictable.
+#: Samples per block: the vectorised passes and the recursion of a block share small buffers
+#: that stay in the L1/L2 cache.
+BLOCK = 2048
+#: Batch items whose recursions run interleaved in one loop (their dependency chains overlap in
+#: the CPU's pipeline); a group with fewer items runs idle lanes on zeros.
+LANES = 4
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+def _ballistics_step(x_l, prev, alpha_attack, alpha_release):
+    """One step of the branching one-pole smoother (a select, not a branch)."""
+    a = alpha_attack if x_l > prev else alpha_release
+    return a * prev + (1.0 - a) * x_l
+
+
+@_kernel
+def _ballistics_block(x_l, y, attack, alpha_attack, alpha_release, state):
+    """The smoother over one block of ``LANES`` interleaved items.
+
+    ``x_l``, ``y`` (LANES, size) and ``attack`` (bool, LANES, size) are buffers; ``state``
+    (LANES,) holds ``y_L`` of the previous block's last sample and is updated. The four
+    recursions are written out so that their states live in registers.
     """
-    batch, length = level_db.shape
-    for b in range(batch):
-        slope = 1.0 - 1.0 / ratio[b]
-        w = knee[b]
-        half_w = 0.5 * w
-        knee_scale = slope * 0.5 / w if w > 0.0 else 0.0  # x_L = knee_scale·(d + W/2)² in the knee
-        thr = threshold[b]
-        a_att = alpha_attack[b]
-        a_rel = alpha_release[b]
-        prev = 0.0
-        for n in range(length):
-            d = level_db[b, n] - thr
-            u = max(d + half_w, 0.0)
-            x_l = d * slope if d > half_w else knee_scale * u * u
-            d_saved[b, n] = d
-            is_attack = x_l > prev
-            attack[b, n] = is_attack
-            a = a_att if is_attack else a_rel
-            prev = a * prev + (1.0 - a) * x_l
-            y_l[b, n] = prev
+    p0, p1, p2, p3 = state[0], state[1], state[2], state[3]
+    for i in range(x_l.shape[1]):
+        x0, x1, x2, x3 = x_l[0, i], x_l[1, i], x_l[2, i], x_l[3, i]
+        attack[0, i] = x0 > p0
+        attack[1, i] = x1 > p1
+        attack[2, i] = x2 > p2
+        attack[3, i] = x3 > p3
+        p0 = _ballistics_step(x0, p0, alpha_attack[0], alpha_release[0])
+        p1 = _ballistics_step(x1, p1, alpha_attack[1], alpha_release[1])
+        p2 = _ballistics_step(x2, p2, alpha_attack[2], alpha_release[2])
+        p3 = _ballistics_step(x3, p3, alpha_attack[3], alpha_release[3])
+        y[0, i] = p0
+        y[1, i] = p1
+        y[2, i] = p2
+        y[3, i] = p3
+    state[0], state[1], state[2], state[3] = p0, p1, p2, p3
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def compressor_backward(dl_dlog_gain, ratio, knee, alpha_attack, alpha_release, d_saved, y_l,
-                        attack, dl_dlevel, grad_params):
-    """Reverse-time adjoint of :func:`compressor_forward`.
+@_kernel
+def _adjoint_block(lam, alpha, carry):
+    """``λ[n] = v[n] + α[n+1]·λ[n+1]`` backwards over one block of ``LANES`` items, in place.
 
-    ``dl_dlog_gain`` (B, T) is the loss gradient with respect to the natural logarithm of the
-    gain, so ``dL/dy_L = −ln(10)/20 · dl_dlog_gain``. Fills ``dl_dlevel`` (B, T) = dL/dx_G and
-    ``grad_params`` (B, 5) = d/d(threshold, ratio, knee, alpha_attack, alpha_release). With the
+    ``lam`` (LANES, size) holds ``v = dL/dy_L`` on entry and ``λ`` on exit; ``alpha`` (LANES,
+    size) the coefficients chosen in the forward pass; ``carry`` (LANES,) ``α·λ`` of the sample
+    after the block, updated.
+    """
+    c0, c1, c2, c3 = carry[0], carry[1], carry[2], carry[3]
+    for i in range(lam.shape[1] - 1, -1, -1):
+        c0 += lam[0, i]
+        c1 += lam[1, i]
+        c2 += lam[2, i]
+        c3 += lam[3, i]
+        lam[0, i] = c0
+        lam[1, i] = c1
+        lam[2, i] = c2
+        lam[3, i] = c3
+        c0 *= alpha[0, i]
+        c1 *= alpha[1, i]
+        c2 *= alpha[2, i]
+        c3 *= alpha[3, i]
+    carry[0], carry[1], carry[2], carry[3] = c0, c1, c2, c3
+
+
+@_kernel
+def compressor_forward(log_peak, threshold, ratio, knee, makeup, alpha_attack, alpha_release,
+                       log_gain, d_saved, y_l, attack):
+    """Static curve, branching ballistics and log-gain of every item.
+
+    ``log_peak`` (B, T) is ``log10`` of the detector's peak magnitude (``−inf`` for silence);
+    the level is ``x_G = 20·max(log_peak, −4)``. Fills ``log_gain`` = ``ln(10)/20·(M − y_L)``
+    (the caller exponentiates it in place), ``d_saved`` (``d = x_G − T``), ``y_l`` and the attack
+    mask ``attack`` (each (B, T)).
+
+    Items go in groups of ``LANES`` and time in blocks: per block the static curve runs as a
+    vectorised loop, then the recursions of the group — the only sequential part — run
+    interleaved (:func:`_ballistics_block`), then the log-gain is vectorised again. The
+    elementwise loops index 1-D views so that LLVM vectorises them.
+    """
+    batch, length = log_peak.shape
+    x_l = np.zeros((LANES, BLOCK))
+    y = np.empty((LANES, BLOCK))
+    att = np.empty((LANES, BLOCK), dtype=np.bool_)
+    a_att = np.zeros(LANES)
+    a_rel = np.zeros(LANES)
+    state = np.zeros(LANES)
+    for first in range(0, batch, LANES):
+        items = min(LANES, batch - first)
+        x_l[:] = 0.0
+        state[:] = 0.0
+        for j in range(items):
+            a_att[j] = alpha_attack[first + j]
+            a_rel[j] = alpha_release[first + j]
+        for lo in range(0, length, BLOCK):
+            hi = min(lo + BLOCK, length)
+            size = hi - lo
+            for j in range(items):
+                b = first + j
+                slope = 1.0 - 1.0 / ratio[b]
+                half_w = 0.5 * knee[b]
+                knee_scale = slope * 0.5 / knee[b] if knee[b] > 0.0 else 0.0
+                thr = threshold[b]
+                level, d_out, x_lj = log_peak[b, lo:hi], d_saved[b, lo:hi], x_l[j]
+                for i in range(size):
+                    d = 20.0 * max(level[i], LOG10_LEVEL_FLOOR) - thr
+                    d_out[i] = d
+                    u = max(d + half_w, 0.0)
+                    x_lj[i] = d * slope if d > half_w else knee_scale * u * u
+            _ballistics_block(x_l[:, :size], y[:, :size], att[:, :size], a_att, a_rel, state)
+            for j in range(items):
+                b = first + j
+                gain_offset = LN10_OVER_20 * makeup[b]
+                yj, attj = y[j], att[j]
+                y_out, att_out, gain_out = y_l[b, lo:hi], attack[b, lo:hi], log_gain[b, lo:hi]
+                for i in range(size):
+                    y_out[i] = yj[i]
+                    att_out[i] = attj[i]
+                    gain_out[i] = gain_offset - LN10_OVER_20 * yj[i]
+
+
+@_kernel
+def _adjoint_inputs(grad_y, x, gain, attack, alpha_attack, alpha_release, grad_x, lam, alpha):
+    """Elementwise part before the adjoint recursion, for one item and block.
+
+    ``grad_y``, ``x``, ``grad_x`` (C, size); ``gain``, ``attack`` (size,). Writes
+    ``grad_x = grad_y·gain``, ``lam = dL/dy_L = −ln(10)/20·gain·Σ_c grad_y·x`` and ``alpha``
+    (the coefficient chosen at each sample); returns ``Σ_n ∂L/∂ln(gain)``.
+    """
+    size = lam.shape[0]
+    for i in range(size):
+        alpha[i] = alpha_attack if attack[i] else alpha_release
+        lam[i] = 0.0
+    for c in range(x.shape[0]):
+        gy, xc, gx = grad_y[c], x[c], grad_x[c]
+        for i in range(size):
+            lam[i] += gy[i] * xc[i]
+        for i in range(size):
+            gx[i] = gy[i] * gain[i]
+    total = 0.0
+    for i in range(size):
+        g_log_gain = lam[i] * gain[i]
+        total += g_log_gain
+        lam[i] = -LN10_OVER_20 * g_log_gain
+    return total
+
+
+@_kernel
+def _static_curve_adjoint(lam, alpha, attack, d_saved, y_prev, ratio, knee, sums):
+    """Elementwise part after the adjoint recursion, for one item and block.
+
+    ``lam`` (size,) holds ``λ`` on entry and ``dL/dx_G`` on exit; ``y_prev`` (size,) is ``y_L``
+    one sample earlier. Adds the block's d/d(threshold, ratio, knee) to ``sums[0:3]`` and
+    d/d(alpha_attack, alpha_release) to ``sums[4:6]``.
+    """
+    slope = 1.0 - 1.0 / ratio
+    inv_r2 = 1.0 / (ratio * ratio)
+    half_w = 0.5 * knee
+    inv_w = 1.0 / knee if knee > 0.0 else 0.0
+    g_thr = g_ratio = g_knee = g_att = g_rel = 0.0
+    for i in range(lam.shape[0]):
+        d = d_saved[i]
+        u = d + half_w
+        above = 1.0 if d > half_w else 0.0
+        in_knee = (1.0 if u > 0.0 else 0.0) - above
+        shape = above * d + in_knee * (0.5 * u * u * inv_w)  # x_L / (1 − 1/R)
+        g_alpha = lam[i] * (y_prev[i] - slope * shape)
+        att = 1.0 if attack[i] else 0.0
+        g_att += att * g_alpha
+        g_rel += g_alpha - att * g_alpha
+        g_xl = (1.0 - alpha[i]) * lam[i]
+        g_d = g_xl * slope * (above + in_knee * u * inv_w)
+        g_ratio += g_xl * shape * inv_r2
+        g_knee += in_knee * (g_xl * slope * 0.5 * u * inv_w * (1.0 - u * inv_w))
+        g_thr -= g_d
+        lam[i] = g_d
+    sums[0] += g_thr
+    sums[1] += g_ratio
+    sums[2] += g_knee
+    sums[4] += g_att
+    sums[5] += g_rel
+
+
+@_kernel
+def _level_adjoint(g_level, detected, peak, loudest, separate_detector, target):
+    """Pass ``dL/dx_G`` (size,) to the loudest channel of ``detected`` (C_s, size).
+
+    ``x_G = 20·log10|s|`` of the loudest channel ``s`` gives it ``dL/dx_G / (ln(10)/20·s)``
+    (nothing below the level floor). ``target`` (C_s, size) is overwritten when
+    ``separate_detector`` and accumulated into otherwise (it is then ``grad_x``).
+    ``peak``/``loudest`` (size,) are scratch buffers.
+    """
+    size = g_level.shape[0]
+    first = detected[0]
+    if detected.shape[0] == 1:  # mono: no search for the loudest channel
+        out = target[0]
+        for i in range(size):
+            ok = abs(first[i]) >= LEVEL_FLOOR
+            g_peak = g_level[i] / (LN10_OVER_20 * first[i]) if ok else 0.0
+            out[i] = g_peak + (0.0 if separate_detector else out[i])
+        return
+    for i in range(size):
+        peak[i] = first[i]
+        loudest[i] = 0
+    for c in range(1, detected.shape[0]):
+        channel = detected[c]
+        for i in range(size):
+            louder = abs(channel[i]) > abs(peak[i])
+            peak[i] = channel[i] if louder else peak[i]
+            loudest[i] = c if louder else loudest[i]
+    for i in range(size):
+        ok = abs(peak[i]) >= LEVEL_FLOOR
+        g_level[i] = g_level[i] / (LN10_OVER_20 * peak[i]) if ok else 0.0
+    for c in range(detected.shape[0]):
+        out = target[c]
+        if separate_detector:
+            for i in range(size):
+                out[i] = g_level[i] if loudest[i] == c else 0.0
+        else:
+            for i in range(size):
+                out[i] += g_level[i] if loudest[i] == c else 0.0
+
+
+@_kernel
+def compressor_backward(grad_y, x, detected, gain, ratio, knee, alpha_attack, alpha_release,
+                        d_saved, y_l, attack, separate_detector, grad_x, grad_detected,
+                        grad_params):
+    """Reverse-time adjoint of :func:`compressor_forward` and of ``y = x·gain``.
+
+    ``grad_y``, ``x`` and ``grad_x`` are (B, C, T); ``detected`` (B, C_s, T) is the detector's
+    input (``x`` itself, or the shifted sidechain when ``separate_detector``); ``gain`` (B, T).
+    Fills ``grad_x`` (``grad_y·gain``, plus the level's gradient when ``x`` is the detector),
+    ``grad_detected`` (only when ``separate_detector``) and ``grad_params`` (B, 6) = d/d(threshold,
+    ratio, knee, makeup, alpha_attack, alpha_release).
+
+    With ``g = ∂L/∂ln(gain) = gain·Σ_c grad_y·x``, ``dL/dy_L = −ln(10)/20·g``. With the
     attack/release choices fixed, the smoother's adjoint is the same time-varying one-pole run
-    backwards: ``λ[n] = dL/dy_L[n] + α[n+1]·λ[n+1]``, ``dL/dx_L[n] = (1 − α[n])·λ[n]``,
-    ``dL/dα[n] = λ[n]·(y_L[n−1] − x_L[n])``.
+    backwards, ``λ[n] = dL/dy_L[n] + α[n+1]·λ[n+1]`` — the only sequential part, run per block
+    for ``LANES`` items at once (:func:`_adjoint_block`) — and everything else is elementwise
+    in vectorised loops: ``dL/dx_L[n] = (1 − α[n])·λ[n]``,
+    ``dL/dα[n] = λ[n]·(y_L[n−1] − x_L[n])`` and the level's gradient.
     """
-    batch, length = dl_dlog_gain.shape
-    for b in range(batch):
-        r = ratio[b]
-        slope = 1.0 - 1.0 / r
-        inv_r2 = 1.0 / (r * r)
-        w = knee[b]
-        half_w = 0.5 * w
-        inv_w = 1.0 / w if w > 0.0 else 0.0
-        a_att = alpha_attack[b]
-        a_rel = alpha_release[b]
-        carry = 0.0  # α[n+1]·λ[n+1]
-        g_thr = 0.0
-        g_ratio = 0.0
-        g_knee = 0.0
-        g_att = 0.0
-        g_rel = 0.0
-        for n in range(length - 1, -1, -1):
-            lam = carry - LN10_OVER_20 * dl_dlog_gain[b, n]
-            att = 1.0 if attack[b, n] else 0.0
-            a = a_rel + att * (a_att - a_rel)
-            prev = y_l[b, n - 1] if n > 0 else 0.0
-            d = d_saved[b, n]
-            u = d + half_w
-            above = 1.0 if d > half_w else 0.0
-            in_knee = (1.0 if u > 0.0 else 0.0) - above
-            shape = above * d + in_knee * (0.5 * u * u * inv_w)  # x_L / (1 − 1/R)
-            g_alpha = lam * (prev - slope * shape)
-            g_att += att * g_alpha
-            g_rel += g_alpha - att * g_alpha
-            g_xl = (1.0 - a) * lam
-            carry = a * lam
-            g_d = g_xl * slope * (above + in_knee * u * inv_w)
-            g_ratio += g_xl * shape * inv_r2
-            g_knee += in_knee * (g_xl * slope * 0.5 * u * inv_w * (1.0 - u * inv_w))
-            g_thr -= g_d
-            dl_dlevel[b, n] = g_d
-        grad_params[b, 0] = g_thr
-        grad_params[b, 1] = g_ratio
-        grad_params[b, 2] = g_knee
-        grad_params[b, 3] = g_att
-        grad_params[b, 4] = g_rel
+    batch, length = gain.shape
+    lam = np.zeros((LANES, BLOCK))
+    alpha = np.zeros((LANES, BLOCK))
+    carry = np.zeros(LANES)
+    y_prev = np.empty(BLOCK)
+    peak = np.empty(BLOCK)
+    loudest = np.empty(BLOCK, dtype=np.int64)
+    target = grad_detected if separate_detector else grad_x
+    last = ((length - 1) // BLOCK) * BLOCK
+    for first in range(0, batch, LANES):
+        items = min(LANES, batch - first)
+        lam[:] = 0.0
+        alpha[:] = 0.0
+        carry[:] = 0.0
+        sums = np.zeros((LANES, 6))  # threshold, ratio, knee, makeup, attack, release
+        for lo in range(last, -1, -BLOCK):
+            hi = min(lo + BLOCK, length)
+            size = hi - lo
+            for j in range(items):
+                b = first + j
+                sums[j, 3] += LN10_OVER_20 * _adjoint_inputs(
+                    grad_y[b, :, lo:hi], x[b, :, lo:hi], gain[b, lo:hi], attack[b, lo:hi],
+                    alpha_attack[b], alpha_release[b], grad_x[b, :, lo:hi], lam[j, :size],
+                    alpha[j, :size])
+            _adjoint_block(lam[:, :size], alpha[:, :size], carry)
+            for j in range(items):
+                b = first + j
+                y_prev[0] = y_l[b, lo - 1] if lo > 0 else 0.0
+                y_prev[1:size] = y_l[b, lo:hi - 1]
+                _static_curve_adjoint(lam[j, :size], alpha[j, :size], attack[b, lo:hi],
+                                      d_saved[b, lo:hi], y_prev[:size], ratio[b], knee[b],
+                                      sums[j])
+                _level_adjoint(lam[j, :size], detected[b, :, lo:hi], peak[:size],
+                               loudest[:size], separate_detector, target[b, :, lo:hi])
+        for j in range(items):
+            grad_params[first + j] = sums[j]
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -27,9 +27,7 @@ from .._checks import (
 from . import _compressor_kernels as kernels
 from .filters import fft_sosfilt
 
-#: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
-#: reference).
-LEVEL_FLOOR = 1e-4
+LEVEL_FLOOR = kernels.LEVEL_FLOOR
 
 
 def time_constant_to_alpha(time_ms: Tensor, sample_rate: float) -> Tensor:
@@ -41,66 +39,60 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().contiguous().numpy()
 
 
-def _detector(x: Tensor) -> tuple[Tensor, Tensor | None]:
-    """Peak magnitude across channels ``(B, T)`` and the loudest channel (``None`` for mono)."""
-    if x.shape[1] == 1:
-        return x[:, 0].abs(), None
-    peak, loudest = x.abs().max(dim=1)
-    return peak, loudest
+def _log10_peak(detected: Tensor) -> Tensor:
+    """``log10`` of the peak magnitude across channels ``(B, T)`` (``−inf`` for silence; the
+    kernel applies the level floor)."""
+    peak = detected[:, 0].abs() if detected.shape[1] == 1 else detected.abs().amax(dim=1)
+    return peak.log10_()
 
 
 class _CompressorFunction(torch.autograd.Function):
-    """``apply(x, sidechain, ...)``: the detector reads ``sidechain``, or ``x`` when it is None."""
+    """``apply(x, sidechain, ...)``: the detector reads ``sidechain``, or ``x`` when it is None.
+
+    Around the two kernels only three vectorised passes run in torch: ``log10`` of the peak
+    before the forward kernel, ``exp`` of the log-gain and ``x·gain`` after it. The backward
+    kernel does all its per-sample work itself (no torch pass over the audio).
+    """
 
     @staticmethod
     def forward(ctx, x: Tensor, sidechain: Tensor | None, threshold: Tensor, ratio: Tensor,
                 knee: Tensor, makeup: Tensor, alpha_attack: Tensor,
                 alpha_release: Tensor) -> Tensor:  # noqa: D102
-        x = x.detach()
-        detected = x if sidechain is None else sidechain.detach()
-        peak, loudest = _detector(detected)
-        level_np = _np(20 * torch.log10(peak.clamp_min(LEVEL_FLOOR)))
-        params = [_np(p.double()) for p in (threshold, ratio, knee, alpha_attack, alpha_release)]
-        d, y_l = np.empty_like(level_np), np.empty_like(level_np)
-        attack = np.empty(level_np.shape, dtype=np.bool_)
-        kernels.run_over_batch(kernels.compressor_forward, level_np, *params, d, y_l, attack)
-        y_l_t = torch.from_numpy(y_l).to(x.device)
-        gain = torch.exp(kernels.LN10_OVER_20 * (makeup.detach().to(x.dtype)[:, None] - y_l_t))
-        ctx.save_for_backward(x, detected, gain, peak)
-        ctx.loudest = loudest
+        x = x.detach().contiguous()
+        detected = x if sidechain is None else sidechain.detach().contiguous()
+        log_peak = _np(_log10_peak(detected))
+        params = [_np(p.double()) for p in (threshold, ratio, knee, makeup, alpha_attack,
+                                             alpha_release)]
+        log_gain, d, y_l = (np.empty_like(log_peak) for _ in range(3))
+        attack = np.empty(log_peak.shape, dtype=np.bool_)
+        kernels.run_over_batch(kernels.compressor_forward, log_peak, *params, log_gain, d, y_l,
+                               attack)
+        gain = torch.from_numpy(log_gain).to(x.device).exp_()
+        ctx.save_for_backward(x, detected, gain)
         ctx.has_sidechain = sidechain is not None
         ctx.param_dtype = ratio.dtype
-        ctx.kernel_args = (*params[1:], d, y_l, attack)  # ratio, knee, alphas, saved state
+        ctx.kernel_args = (params[1], params[2], params[4], params[5], d, y_l, attack)
         return x * gain.unsqueeze(1)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):  # noqa: D102
-        x, detected, gain, peak = ctx.saved_tensors
-        grad_y = grad_y.to(x.dtype)
-        dl_dlog_gain = (grad_y * x).sum(dim=1) * gain
-        dl_dlog_gain_np = _np(dl_dlog_gain)
-        dl_dlevel = np.empty_like(dl_dlog_gain_np)
-        grad_params = np.empty((x.shape[0], 5), dtype=np.float64)
-        kernels.run_over_batch(kernels.compressor_backward, dl_dlog_gain_np, *ctx.kernel_args,
-                               dl_dlevel, grad_params)
-        grad_x = grad_y * gain.unsqueeze(1)
-        grad_detected = torch.zeros_like(detected) if ctx.has_sidechain else grad_x
-        # x_G = 20·log10(max(max_c |s_c|, floor)): the gradient goes to the loudest channel
-        loudest = ctx.loudest
-        signed_peak = (detected[:, 0] if loudest is None
-                       else detected.gather(1, loudest[:, None])[:, 0])
-        grad_level = torch.from_numpy(dl_dlevel).to(x.device)
-        grad_peak = torch.where(peak >= LEVEL_FLOOR,
-                                grad_level / (kernels.LN10_OVER_20 * signed_peak), 0.0)
-        if loudest is None:
-            grad_detected[:, 0] += grad_peak
-        else:
-            grad_detected.scatter_add_(1, loudest[:, None], grad_peak[:, None])
+        x, detected, gain = ctx.saved_tensors
+        grad_y = grad_y.to(x.dtype).contiguous()
+        x_np = _np(x)
+        grad_x = np.empty_like(x_np)
+        grad_detected = (np.empty(detected.shape, dtype=x_np.dtype) if ctx.has_sidechain
+                         else grad_x)
+        grad_params = np.empty((x.shape[0], 6), dtype=np.float64)
+        kernels.run_over_batch(kernels.compressor_backward, _np(grad_y), x_np, _np(detected),
+                               _np(gain), *ctx.kernel_args, ctx.has_sidechain, grad_x,
+                               grad_detected, grad_params)
         grads = torch.from_numpy(grad_params).to(device=x.device, dtype=ctx.param_dtype)
-        grad_threshold, grad_ratio, grad_knee, grad_attack, grad_release = grads.unbind(dim=1)
-        grad_makeup = kernels.LN10_OVER_20 * dl_dlog_gain.sum(dim=1).to(ctx.param_dtype)
-        return (grad_x, grad_detected if ctx.has_sidechain else None, grad_threshold, grad_ratio,
-                grad_knee, grad_makeup, grad_attack, grad_release)
+        grad_threshold, grad_ratio, grad_knee, grad_makeup, grad_attack, grad_release = (
+            grads.unbind(dim=1))
+        grad_sidechain = (torch.from_numpy(grad_detected).to(x.device) if ctx.has_sidechain
+                          else None)
+        return (torch.from_numpy(grad_x).to(x.device), grad_sidechain, grad_threshold,
+                grad_ratio, grad_knee, grad_makeup, grad_attack, grad_release)
 
 
 def _uses_triton(x: Tensor) -> bool:
