@@ -95,6 +95,30 @@ def test_synthetic_clips_flip_polarity_of_some_items():
     assert signs == {1, -1}
 
 
+def test_synthetic_clips_with_dynamics_are_the_normalised_dynamic_renders():
+    clips = SyntheticClips(4, duration_s=0.5, sample_rate=SR, seed=5, dynamics=True)
+    plain = SyntheticClips(4, duration_s=0.5, sample_rate=SR, seed=5)
+    for i in range(4):
+        check_clip(clips[i], 8000)
+        render = synthetic_music(0.5, SR, seed=int(clips.rng(i).integers(0, 2**63 - 1)),
+                                 dynamics=True).double()
+        expected = render / render.abs().max()
+        x = clips[i].double()
+        assert (torch.allclose(x, expected, atol=1e-6)
+                or torch.allclose(x, -expected, atol=1e-6)), f"item {i}"
+        assert not torch.equal(clips[i], plain[i])
+    assert torch.equal(build_clips("synthetic", 4, 0.5, SR, seed=5, dynamics=True)[3], clips[3])
+    with pytest.raises(ValueError, match="dynamics"):
+        SyntheticClips(2, dynamics="loud")
+
+
+def test_synthetic_clips_collate_into_batches():
+    clips = SyntheticClips(3, duration_s=0.25, sample_rate=SR, seed=1)
+    batch = next(iter(torch.utils.data.DataLoader(clips, batch_size=3)))
+    assert batch.shape == (3, 1, 4000) and batch.dtype == torch.float32
+    assert all(torch.equal(batch[i], clips[i]) for i in range(3))
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="num_items"):
         SyntheticClips(0)

@@ -1,10 +1,11 @@
-"""The seeded synthetic-music generator and its dataset."""
+"""The seeded synthetic-music generator (its dataset, ``SyntheticClips``, is tested in
+test_clips.py)."""
 
 import numpy as np
 import pytest
 import torch
 
-from dasp_blind.data.synthetic import SyntheticMusicDataset, synthetic_music
+from dasp_blind.data.synthetic import synthetic_music
 
 SR = 22050
 
@@ -94,19 +95,45 @@ def test_low_sample_rate_works():
     assert y.shape == (1, 8000) and torch.isfinite(y).all()
 
 
-def test_dataset_length_and_items():
-    ds = SyntheticMusicDataset(3, duration_s=0.5, sample_rate=SR, seed=4, channels=2)
-    assert len(ds) == 3
-    items = [ds[i] for i in range(3)]
-    for i, item in enumerate(items):
-        assert item.shape == (2, int(0.5 * SR)) and item.dtype == torch.float32
-        assert torch.equal(item, synthetic_music(0.5, SR, seed=4 * 100003 + i, channels=2))
-    assert not torch.equal(items[0], items[1])
-    assert torch.equal(ds[-1], items[2])
-    with pytest.raises(IndexError):
-        ds[3]
-    with pytest.raises(ValueError, match="num_items"):
-        SyntheticMusicDataset(0)
-    # Works with a DataLoader (default collation stacks the items).
-    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
-    assert batch.shape == (3, 2, int(0.5 * SR))
+def frame_levels_db(y, sr, frame_s=0.25):
+    """RMS level in dB of consecutive ``frame_s`` frames of a 1-D signal."""
+    f = int(frame_s * sr)
+    frames = y[: y.size // f * f].reshape(-1, f)
+    return 10 * np.log10((frames**2).mean(axis=1) + 1e-12)
+
+
+def test_dynamics_are_off_by_default_and_validated():
+    assert torch.equal(synthetic_music(1.0, SR, seed=2), synthetic_music(1.0, SR, seed=2,
+                                                                          dynamics=False))
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match="dynamics"):
+            synthetic_music(1.0, SR, dynamics=bad)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_dynamics_are_seeded_and_keep_shape(channels):
+    a = synthetic_music(1.5, SR, seed=3, channels=channels, dynamics=True)
+    assert torch.equal(a, synthetic_music(1.5, SR, seed=3, channels=channels, dynamics=True))
+    assert a.shape == (channels, int(round(1.5 * SR))) and a.dtype == torch.float32
+    assert torch.isfinite(a).all()
+
+
+def test_dynamics_vary_peak_and_levels_but_keep_the_notes():
+    seeds = range(8)
+    plain = [synthetic_music(4.0, SR, seed=s).numpy()[0] for s in seeds]
+    varied = [synthetic_music(4.0, SR, seed=s, dynamics=True).numpy()[0] for s in seeds]
+    peaks_db = np.array([20 * np.log10(np.abs(y).max()) for y in varied])
+    # The peak level is drawn from [-24, 20 log10 0.9] dBFS (float32 rounding of the samples).
+    assert peaks_db.min() >= -24 - 1e-4 and peaks_db.max() <= 20 * np.log10(0.9) + 1e-4
+    assert peaks_db.max() - peaks_db.min() > 6
+    # Loud and quiet sections: the 10-90 % range of the frame levels widens (median over seeds;
+    # 4.7 dB without dynamics and 9.8 dB with them for these seeds).
+    spread = [np.subtract(*np.percentile(frame_levels_db(y, SR), [90, 10])) for y in plain]
+    spread_varied = [np.subtract(*np.percentile(frame_levels_db(y, SR), [90, 10]))
+                     for y in varied]
+    assert np.median(spread_varied) > np.median(spread) + 3
+    # The same notes at other levels: each render correlates with the seed's plain render
+    # (> 0.77 here), and not with another seed's.
+    for k, y in enumerate(varied):
+        assert np.corrcoef(y, plain[k])[0, 1] > 0.6
+        assert abs(np.corrcoef(y, plain[(k + 1) % 8])[0, 1]) < 0.3

@@ -145,29 +145,36 @@ class ClipSource(Dataset):
 
 
 class SyntheticClips(ClipSource):
-    """Clips of :func:`~dasp_blind.data.synthetic.synthetic_music`.
+    """The seeded dataset of synthetic music: clips of
+    :func:`~dasp_blind.data.synthetic.synthetic_music`.
 
-    Item ``i`` renders ``synthetic_music`` with a seed drawn from ``(seed, i)``, mixes it to mono,
-    peak-normalises it to 1 and flips its polarity at random.
+    Item ``i`` renders ``synthetic_music(duration_s, sample_rate, seed=s, dynamics=dynamics)``
+    (mono) with a seed ``s`` drawn from ``(seed, i)``, peak-normalises it to 1 and flips its
+    polarity at random.
 
     Args:
         num_items: number of clips, >= 1.
         duration_s: length of each clip in seconds.
         sample_rate: sample rate in Hz (integer >= 4000, as ``synthetic_music`` requires).
         seed: integer seed of the dataset.
+        dynamics: render with varied part levels and loud and quiet sections (see
+            ``synthetic_music``; the drawn peak level is undone by the peak normalisation).
     """
 
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
-                 seed: int = 0):
+                 seed: int = 0, dynamics: bool = False):
         super().__init__(num_items, duration_s, sample_rate, seed)
         if self.sample_rate < 4000:
             raise ValueError(f"sample_rate must be an integer >= 4000 Hz for synthetic music, "
                              f"got {sample_rate!r}")
+        if not isinstance(dynamics, (bool, np.bool_)):
+            raise ValueError(f"dynamics must be True or False, got {dynamics!r}")
+        self.dynamics = bool(dynamics)
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         render_seed = int(rng.integers(0, 2**63 - 1))
         return synthetic_music(self.duration_s, self.sample_rate, seed=render_seed,
-                               channels=1).numpy()
+                               channels=1, dynamics=self.dynamics).numpy()
 
 
 def find_audio_files(root: str | os.PathLike,
@@ -316,23 +323,31 @@ class MusdbClips(ClipSource):
 
 def build_clips(source: str, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
                 seed: int = 0, root: str | os.PathLike | None = None, subset: str = "train",
-                split: str | None = None, is_wav: bool = False) -> ClipSource:
+                split: str | None = None, is_wav: bool = False,
+                dynamics: bool = False) -> ClipSource:
     """Build a clip source by name.
 
     Args:
         source: ``"synthetic"`` (:class:`SyntheticClips`), ``"folder"`` (:class:`FolderClips`
             over ``root``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
             ``split`` and ``is_wav``).
-        num_items, duration_s, sample_rate, seed: as for the sources.
+        num_items: number of clips, >= 1.
+        duration_s: length of each clip in seconds.
+        sample_rate: sample rate of the clips in Hz.
+        seed: integer seed of the dataset.
         root: folder of audio files or MUSDB18 root; required for ``"folder"`` and ``"musdb"``.
-        subset, split, is_wav: MUSDB options (ignored by the other sources).
+        subset: MUSDB subset, ``"train"`` or ``"test"`` (ignored by the other sources).
+        split: MUSDB split, ``None``, ``"train"`` or ``"valid"`` (ignored by the others).
+        is_wav: read the MUSDB18-HQ WAV layout (ignored by the other sources).
+        dynamics: render synthetic music with varied levels (see :class:`SyntheticClips`;
+            ignored by the other sources).
 
     Raises:
         ValueError: on an unknown ``source`` or a missing ``root``.
     """
     name = source.lower() if isinstance(source, str) else source
     if name == "synthetic":
-        return SyntheticClips(num_items, duration_s, sample_rate, seed)
+        return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics)
     if name in ("folder", "musdb"):
         if root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")

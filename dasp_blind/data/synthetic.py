@@ -1,11 +1,13 @@
 """A small seeded generator of synthetic music: drums, bass, chords and a melody.
 
-Used by the demo, the tests and as training data when no real recordings are at hand. Every
+Used by the demo, the tests and as training data when no real recordings are at hand (the
+seeded dataset of clips built on it is :class:`~dasp_blind.data.clips.SyntheticClips`). Every
 random choice (tempo, key, mode, chord progression, drum and bass patterns, melody, mixing
-levels, noise) comes from one ``numpy.random.default_rng(seed)``, so a seed always gives the same
-bit-identical audio. Rendering is vectorised with numpy: the drums are impulse trains convolved
-with one-hit templates, the pitched parts are phase accumulators over a per-sample frequency
-track; the only Python loops run over notes.
+levels, noise) comes from one ``numpy.random.default_rng(seed)``, and the optional variation of
+levels and dynamics from a second generator seeded with ``[seed, 1]``, so a seed always gives
+the same bit-identical audio. Rendering is vectorised with numpy: the drums are impulse trains
+convolved with one-hit templates, the pitched parts are phase accumulators over a per-sample
+frequency track; the only Python loops run over notes.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ import numpy as np
 import scipy.signal
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from .._checks import check_positive
 
 PEAK = 0.9
+# Level variation of ``dynamics=True``: the range of the peak level (dBFS), the largest change
+# of a part's level (dB), the section lengths (beats), the level ranges of normal and quiet
+# sections (dB) and the probability of a quiet section.
+PEAK_DB_RANGE = (-24.0, 20.0 * math.log10(PEAK))
+PART_LEVEL_DB = 6.0
+SECTION_BEATS = (2, 4, 8)
+SECTION_DB = (-12.0, 0.0)
+QUIET_SECTION_DB = (-30.0, -15.0)
+QUIET_SECTION_PROBABILITY = 0.25
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -33,8 +43,10 @@ def _midi_to_hz(note: np.ndarray | float) -> np.ndarray:
 
 
 def _check_args(duration_s: float, sample_rate: int, channels: int,
-                tempo_bpm: float | None) -> tuple[float, int, int]:
+                tempo_bpm: float | None, dynamics: bool) -> tuple[float, int, int]:
     duration = check_positive(duration_s, "duration_s")
+    if not isinstance(dynamics, (bool, np.bool_)):
+        raise ValueError(f"dynamics must be True or False, got {dynamics!r}")
     if isinstance(sample_rate, bool) or not float(sample_rate).is_integer() or sample_rate < 4000:
         raise ValueError(f"sample_rate must be an integer >= 4000 Hz, got {sample_rate!r}")
     if channels not in (1, 2):
@@ -208,14 +220,52 @@ def _melody(rng, n, sr, step, key_root, penta) -> np.ndarray:
     return tone * env
 
 
+def _section_gain(rng: np.random.Generator, n: int, sr: int, beat: int) -> np.ndarray:
+    """Per-sample gain ``(n,)`` of loud and quiet sections: sections of 2, 4 or 8 beats (of
+    ``beat`` samples), each a linear ramp in dB between two levels drawn from ``[-12, 0]`` dB,
+    or from ``[-30, -15]`` dB for a quiet section (probability 1/4); the jumps between sections
+    are smoothed over 5 ms."""
+    gain_db = np.empty(n)
+    start = 0
+    while start < n:
+        stop = min(n, start + int(rng.choice(SECTION_BEATS)) * beat)
+        quiet = rng.random() < QUIET_SECTION_PROBABILITY
+        first, last = rng.uniform(*(QUIET_SECTION_DB if quiet else SECTION_DB), 2)
+        gain_db[start:stop] = np.linspace(first, last, stop - start)
+        start = stop
+    smooth = max(1, int(0.005 * sr))
+    gain_db = np.convolve(np.pad(gain_db, (smooth - 1, 0), mode="edge"),
+                          np.full(smooth, 1.0 / smooth), mode="valid")
+    return 10.0 ** (gain_db / 20.0)
+
+
+def _vary_dynamics(rng: np.random.Generator, parts: list[np.ndarray], sr: int,
+                   beat: int) -> tuple[list[np.ndarray], float]:
+    """The parts ``(n,)`` each with a random level (±6 dB) and the section gain of
+    :func:`_section_gain`, and a random peak level in ``(0, 0.9]``, for ``dynamics=True``."""
+    offsets_db = rng.uniform(-PART_LEVEL_DB, PART_LEVEL_DB, len(parts))
+    gain = _section_gain(rng, parts[0].size, sr, beat)
+    parts = [p * (10.0 ** (g / 20.0) * gain) for p, g in zip(parts, offsets_db, strict=True)]
+    peak = 10.0 ** (rng.uniform(*PEAK_DB_RANGE) / 20.0)
+    return parts, peak
+
+
 def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int = 0,
-                    channels: int = 1, tempo_bpm: float | None = None) -> Tensor:
+                    channels: int = 1, tempo_bpm: float | None = None,
+                    dynamics: bool = False) -> Tensor:
     """Render a seeded piece of synthetic music.
 
     Drums (a kick that sweeps from about 150 to 50 Hz, a noise-and-tone snare, high-passed closed
     hi-hats) on a 4/4 pattern, a low-passed saw bass on the chord roots, pads playing a random
     diatonic progression of triads and sevenths, and a pentatonic melody with vibrato. Tempo,
     key, mode, progression, patterns and levels all come from ``seed``.
+
+    With ``dynamics=True`` the levels vary as in real recordings: each part's level moves by up
+    to ±6 dB, the music falls into sections of 2, 4 or 8 beats, each a ramp (crescendo or
+    decrescendo) between two levels in ``[-12, 0]`` dB or, one time in four, a quiet section in
+    ``[-30, -15]`` dB, and the peak level is drawn from ``[-24, -0.92]`` dBFS instead of being
+    0.9. These draws come from a second generator, so the notes, tempo and patterns are those of
+    the same seed without dynamics.
 
     Args:
         duration_s: length in seconds (> 0).
@@ -224,15 +274,16 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
         channels: 1 (mono) or 2 (stereo, parts panned to different positions).
         tempo_bpm: tempo in beats per minute in ``[30, 300]``; drawn from ``[90, 140]`` when
             ``None``.
+        dynamics: vary part levels, sections and the peak level (see above).
 
     Returns:
         float32 tensor ``(channels, samples)`` with ``samples = round(duration_s·sample_rate)``,
-        peak-normalised to 0.9.
+        peak-normalised to 0.9 (to the drawn peak level with ``dynamics=True``).
 
     Raises:
         ValueError: on an argument outside its range.
     """
-    _, sr, n = _check_args(duration_s, sample_rate, channels, tempo_bpm)
+    _, sr, n = _check_args(duration_s, sample_rate, channels, tempo_bpm, dynamics)
     rng = np.random.default_rng(seed)
     tempo = float(tempo_bpm) if tempo_bpm is not None else float(rng.uniform(90.0, 140.0))
     step = max(1, int(round(60.0 / tempo / 4 * sr)))  # one sixteenth note in samples
@@ -263,6 +314,9 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
     parts = [kick, snare, hat, bass, pads, melody]
     levels = np.array([1.0, 0.6, 0.45, 0.7, 0.35, 0.4]) * rng.uniform(0.8, 1.2, len(parts))
     parts = [p / (np.abs(p).max() + 1e-12) * g for p, g in zip(parts, levels, strict=True)]
+    peak = PEAK
+    if dynamics:
+        parts, peak = _vary_dynamics(np.random.default_rng([seed, 1]), parts, sr, 4 * step)
     if channels == 1:
         mix = np.sum(parts, axis=0)[None, :]
     else:
@@ -272,46 +326,8 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
         angle = (pans + 1.0) * np.pi / 4
         stacked = np.stack(parts)
         mix = np.stack([np.cos(angle) @ stacked, np.sin(angle) @ stacked]) * math.sqrt(2.0)
-    mix = mix * (PEAK / (np.abs(mix).max() + 1e-12))
+    mix = mix * (peak / (np.abs(mix).max() + 1e-12))
     return torch.from_numpy(mix.astype(np.float32))
 
 
-class SyntheticMusicDataset(Dataset):
-    """A fixed-size dataset of :func:`synthetic_music` clips, rendered on access.
-
-    Item ``i`` is ``synthetic_music(duration_s, sample_rate, seed=seed·100003 + i, channels)``, a
-    float32 tensor ``(channels, samples)``.
-
-    Args:
-        num_items: number of clips (>= 1).
-        duration_s: length of each clip in seconds.
-        sample_rate: sample rate in Hz.
-        seed: base seed of the dataset.
-        channels: 1 or 2.
-    """
-
-    def __init__(self, num_items: int, duration_s: float = 4.0, sample_rate: int = 44100,
-                 seed: int = 0, channels: int = 1):
-        if isinstance(num_items, bool) or int(num_items) != num_items or num_items < 1:
-            raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
-        _check_args(duration_s, sample_rate, channels, None)
-        self.num_items = int(num_items)
-        self.duration_s = float(duration_s)
-        self.sample_rate = int(sample_rate)
-        self.seed = int(seed)
-        self.channels = int(channels)
-
-    def __len__(self) -> int:
-        return self.num_items
-
-    def __getitem__(self, index: int) -> Tensor:
-        i = int(index)
-        if i < 0:
-            i += self.num_items
-        if not 0 <= i < self.num_items:
-            raise IndexError(f"index {index} out of range for a dataset of {self.num_items} items")
-        return synthetic_music(self.duration_s, self.sample_rate, seed=self.seed * 100003 + i,
-                               channels=self.channels)
-
-
-__all__ = ["SyntheticMusicDataset", "synthetic_music"]
+__all__ = ["synthetic_music"]
