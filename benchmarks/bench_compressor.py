@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from _recursion_limit import limit_samples_per_second
 from _timing import median_seconds, report
 
 from dasp_blind.functional import compressor, time_constant_to_alpha
@@ -93,11 +94,22 @@ def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds:
             (f"naive autograd loop (x{scale:.0f} from {naive_seconds:g} s)",
              scale * timed(naive, 1))]
     samples = batch * x0.shape[-1]
+    extra = {"batch": batch, "seconds_audio": seconds, "sample_rate": sr, "device": device,
+             "msamples_per_s": {n: samples / s / 1e6 for n, s in rows}}
+    if device == "cpu":
+        limit = limit_samples_per_second(samples, min(batch, torch.get_num_threads()))
+        extra["limit_msamples_per_s"] = {k: v / 1e6 for k, v in limit.items()}
     report(f"compressor forward+backward, batch {batch} x {seconds:g} s x {sr:g} Hz mono, "
-           f"{device}", rows,
-           rows[0][0], {"batch": batch, "seconds_audio": seconds, "sample_rate": sr,
-                        "device": device,
-                        "msamples_per_s": {n: samples / s / 1e6 for n, s in rows}})
+           f"{device}", rows, rows[0][0], extra)
+    for name, secs in rows:
+        print(f"{name:<40} {samples / secs / 1e6:>10.1f} M samples/s")
+    if device == "cpu":
+        print(f"machine limit estimate (_recursion_limit.py): "
+              f"{limit['limit'] / 1e6:.1f} M samples/s (recursions alone "
+              f"{limit['recursions'] / 1e6:.1f}, memory traffic alone "
+              f"{limit['memory'] / 1e6:.1f}, log and exp alone "
+              f"{limit['log_and_exp'] / 1e6:.1f}); dasp_blind reaches "
+              f"{samples / rows[0][1] / limit['limit']:.0%} of it")
 
 
 def main() -> None:
