@@ -50,7 +50,7 @@ class ParametricClipper(Effect):
             ParamSpec("hardness", 0.0, 2.0, "lin", "", 1.0),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return parametric_clipper(x, params["drive_db"], params["offset"], params["hardness"])
 
 
@@ -67,7 +67,7 @@ class _PolynomialShaper(Effect):
         self.param_space = ParamSpace(
             ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0) for k in powers)
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
         return type(self).shaper(_remove_dc(x), coeffs)
 
@@ -117,7 +117,7 @@ class _GainClipper(Effect):
         self.param_space = ParamSpace([ParamSpec("gain_db", *self.gain_range_db, "lin", "dB",
                                                  self.default_gain_db)])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return type(self).clip_fn(x, params["gain_db"], self.threshold)
 
     def extra_repr(self) -> str:
@@ -171,7 +171,7 @@ class SoxOverdrive(Effect):
             ParamSpec("colour", 0.0, 100.0, "lin", "", 20.0),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return sox_overdrive(x, params["gain_db"], params["colour"])
 
 
