@@ -34,6 +34,14 @@ class ParametricClipper(Effect):
     """BE-AFX parametric clipper ``dist`` (3 controls), see
     :func:`~dasp_blind.functional.parametric_clipper`.
 
+    **More drive makes the output quieter.** Each shape is divided by the drive gain
+    ``g = 10^(drive_db/20)``, ``(f(g·x + o) − f(o)) / g``: small signals pass at unit gain, but
+    the output saturates at about ``±1/g``, so a full-scale input driven by 9 dB comes out about
+    9 dB quieter (a 0 dBFS sine peaks at −9.0 dBFS at ``drive_db=9`` and −20.0 dBFS at 20, with
+    ``offset=0``; measured in ``docs/effects/nonlinear.md``). Add a ``Gain`` after it, or use
+    ``Chain(normalize="peak")``, which peak-normalises before the next effect, to restore the
+    level.
+
     Controls (all linear): ``drive_db`` in ``[−10, 20]`` dB (default 0), ``offset`` in ``[0, 1]``
     (default 0), ``hardness`` in ``[0, 2]`` (0 tanh, 1 cubic, 2 hard clip; default 1). The
     reference feeds it DC-free, peak-normalised audio (``Chain(normalize="peak")``).
