@@ -14,23 +14,24 @@ import json
 
 import torch
 
+from dasp_blind import pretrained
 from dasp_blind.data import EffectPairDataset, SyntheticClips
 from dasp_blind.effects import Compressor, ProxyCompressor
-from dasp_blind.pretrained import load_compressor_proxy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", default=None, help="compressor_proxy.pt (default: shipped)")
+    parser.add_argument("--weights", default="compressor_proxy",
+                        help="a pretrained name or a .pt with its .json (default: shipped)")
     parser.add_argument("--items", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=1.0, help="clip length in seconds")
     args = parser.parse_args()
 
-    proxy, meta = load_compressor_proxy(args.weights)
+    meta = pretrained.info(args.weights)
     sr = meta["sample_rate"]
-    effect = ProxyCompressor(sr, proxy=proxy, proxy_sample_rate=sr)
+    effect = ProxyCompressor(sr, proxy=args.weights)
     pairs = EffectPairDataset(SyntheticClips(args.items, args.seconds, sr, seed=args.seed),
                               Compressor(sr), seed=args.seed)
     loader = torch.utils.data.DataLoader(pairs, batch_size=args.batch)
@@ -50,7 +51,7 @@ def main() -> None:
     result = {"items": args.items, "seed": args.seed, "seconds": args.seconds,
               "mae": abs_err / count, "mean_abs_target": abs_wet / count,
               "relative_mae": abs_err / abs_wet, "mae_per_second": per_second,
-              "training_steps": meta.get("steps")}
+              "training_steps": meta["recipe"]["steps"]}
     print(f"proxy vs DSP compressor on {args.items} held-out {args.seconds:g} s clips: "
           f"MAE {result['mae']:.4f} (mean |target| {result['mean_abs_target']:.4f}, "
           f"relative {result['relative_mae']:.3f})")

@@ -7,6 +7,7 @@ allowed, so that bad input never turns into a silent NaN further down the graph.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor
@@ -39,6 +40,17 @@ def check_positive(value: float, name: str) -> float:
         raise ValueError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(number) or number <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return number
+
+
+def check_non_negative(value: object, name: str) -> float:
+    """Check that ``value`` is a finite real number ``>= 0`` (not a bool, not a tensor) and
+    return it as ``float``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return number
 
 

@@ -23,6 +23,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrained(args: argparse.Namespace) -> int:
+    """Print each shipped weight file's name, class, rate and metrics, one line each."""
+    from . import pretrained
+
+    for name in pretrained.names():
+        meta = pretrained.info(name)
+        metrics = meta["metrics"]
+        numbers = ", ".join(f"{key} {value:g}" for key, value in metrics.items()
+                            if isinstance(value, int | float) and not isinstance(value, bool))
+        measured = f" (on {metrics['measured_on']})" if "measured_on" in metrics else ""
+        print(f"{name}: {meta['class_path'].rsplit('.', 1)[-1]} at {meta['sample_rate']:g} Hz; "
+              f"{numbers or 'no metrics'}{measured}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``dasp-blind`` command."""
     parser = argparse.ArgumentParser(prog="dasp-blind", description=__doc__.splitlines()[0])
@@ -36,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sample-rate", type=int, default=44100, help="sample rate in Hz")
     demo.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     demo.set_defaults(func=_demo)
+    sub.add_parser("pretrained", help="list the shipped weights").set_defaults(func=_pretrained)
     return parser
 
 

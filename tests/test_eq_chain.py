@@ -165,3 +165,86 @@ def test_chain_process_with_physical_names_and_module_registration():
         Chain({"a": ParametricEQ(FS), "b": ParametricEQ(48000.0)})
     with pytest.raises(ValueError, match="'.'"):
         Chain({"a.b": ParametricEQ(FS)})
+
+
+# --- the public validated-parameters entry point and side inputs ------------------------------
+
+class _Recorder(db.effects.Effect):
+    """An effect outside the library that implements only the public hook."""
+
+    def __init__(self):
+        super().__init__(FS)
+        self.param_space = db.params.ParamSpace([db.params.ParamSpec("gain", 0.0, 2.0,
+                                                                     default=1.0)])
+        self.calls = 0
+
+    def process_validated(self, x, params):
+        self.calls += 1
+        return x * params["gain"].reshape(-1, 1, 1)
+
+
+def test_every_effect_implements_the_public_hook_and_none_keeps_a_private_one():
+    base = db.effects.Effect
+    for name in db.effects.__all__:
+        obj = getattr(db.effects, name)
+        if isinstance(obj, type) and issubclass(obj, base) and obj is not base:
+            assert not hasattr(obj, "_process"), name
+            assert obj.process_validated is not base.process_validated, name
+
+
+def test_process_validated_equals_process_on_checked_params_and_chain_uses_it():
+    eq = ParametricEQ(FS)
+    x = torch.randn(2, 1, 1024, generator=torch.Generator().manual_seed(20))
+    params = {"peak1.gain_db": torch.tensor([3.0, -6.0]), "peak1.freq_hz": 500.0}
+    full = eq.physical_params(params, x)
+    assert set(full) == set(eq.param_space.names) and full["peak1.q"].shape == (2,)
+    assert torch.equal(eq.process_validated(x, full), eq.process(x, params))
+    recorder = _Recorder()
+    chain = Chain({"eq": eq, "rec": recorder})
+    y = chain.process(x, {"rec.gain": 0.5, **{f"eq.{k}": v for k, v in params.items()}})
+    assert recorder.calls == 1
+    assert torch.allclose(y, 0.5 * eq.process(x, params), rtol=0,
+                          atol=4 * torch.finfo(torch.float32).eps * x.abs().max().item())
+
+
+def chain_with_compressor(normalize: str = "none") -> Chain:
+    return Chain({"eq": ParametricEQ(FS), "comp": db.effects.Compressor(FS, lookahead_ms=1.0)},
+                 normalize=normalize)
+
+
+@pytest.mark.parametrize("normalize", ["none", "peak"])
+def test_chain_routes_sidechains_by_effect_name(normalize):
+    chain = chain_with_compressor(normalize)
+    gen = torch.Generator().manual_seed(21)
+    x = 0.3 * torch.randn(2, 2, 3000, generator=gen, dtype=torch.float64)
+    kick = torch.randn(2, 1, 3000, generator=gen, dtype=torch.float64).requires_grad_(True)
+    q = chain.param_space.sample(2, generator=gen, dtype=torch.float64)
+    eq, comp = chain.effects["eq"], chain.effects["comp"]
+    prepare = remove_dc_and_peak_normalize if normalize == "peak" else (lambda a: a)
+    mid = eq(prepare(x), q[:, :15])
+    expected = comp(prepare(mid), q[:, 15:], sidechain=kick)  # the sidechain is not normalised
+    y = chain(x, q, sidechains={"comp": kick})
+    assert torch.allclose(y, expected, rtol=0, atol=1e-12)
+    assert not torch.allclose(y, chain(x, q), rtol=0, atol=1e-6)
+    y.square().sum().backward()
+    assert torch.isfinite(kick.grad).all() and kick.grad.abs().sum() > 0
+    params = chain.param_space.denormalize(q)
+    assert torch.allclose(chain.process(x, params, sidechains={"comp": kick}), expected,
+                          rtol=0, atol=1e-12)
+    assert torch.equal(chain(x, q, sidechains={"comp": None}), chain(x, q))
+
+
+def test_chain_sidechain_errors_name_the_problem():
+    chain = chain_with_compressor()
+    x = torch.zeros(1, 1, 256)
+    q = chain.param_space.default(1)
+    with pytest.raises(ValueError, match=r"sidechains has unknown effect name 'kick'.*'comp'"):
+        chain(x, q, sidechains={"kick": x})
+    with pytest.raises(ValueError, match=r"sidechains\['eq'\]: effect 'eq' \(ParametricEQ\) "
+                                         r"takes no sidechain"):
+        chain.process(x, {}, sidechains={"eq": x})
+    with pytest.raises(ValueError, match="sidechains must be a mapping"):
+        chain(x, q, sidechains=x)
+    with pytest.raises(ValueError, match=r"sidechain: Chain has no side input 'sidechain' "
+                                         r"\(it takes sidechains\)"):
+        chain(x, q, sidechain=x)

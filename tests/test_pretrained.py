@@ -1,25 +1,89 @@
-"""The shipped compressor-proxy weights."""
+"""dasp_blind.pretrained: the shipped compressor-proxy weights, the format, its errors, the CLI."""
 
+import hashlib
 import json
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
+import pytest
 import torch
 
+import dasp_blind as db
+from dasp_blind import pretrained
 from dasp_blind.data import EffectPairDataset, SyntheticClips
 from dasp_blind.effects import Compressor, HybridCompressor, ProxyCompressor
-from dasp_blind.pretrained import load_compressor_proxy
+from dasp_blind.nn import PROXY_CONTROLS, TCNCompressorProxy
+
+SHIPPED = resources.files("dasp_blind.pretrained")
+RECIPE = {"command": "python make.py", "data": "noise", "steps": 3, "seed": 7}
+METRICS = {"mae": 0.5, "measured_on": "nothing in particular"}
 
 
-def test_shipped_weights_load_with_weights_only():
-    files = resources.files("dasp_blind.pretrained")
-    state = torch.load(files / "compressor_proxy.pt", weights_only=True)
-    assert all(isinstance(v, torch.Tensor) for v in state.values())
-    meta = json.loads((files / "compressor_proxy.json").read_text())
-    assert meta["sample_rate"] == 44100 and meta["steps"] > 1000
-    proxy, loaded = load_compressor_proxy()
-    assert loaded == meta and not proxy.training
+def small_proxy(seed: int = 0) -> TCNCompressorProxy:
+    """A 2-block proxy with random weights (and BatchNorm statistics) drawn from ``seed``."""
+    proxy = TCNCompressorProxy(kernel_size=3, num_blocks=2, dilation_growth=2, channels=2)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in proxy.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(0.5 + 0.3 * torch.rand(tensor.shape, generator=gen))
+    return proxy
+
+
+SMALL_ARGS = {"kernel_size": 3, "num_blocks": 2, "dilation_growth": 2, "channels": 2,
+              "controls": list(PROXY_CONTROLS)}
+
+
+def save_small(tmp_path: Path, name: str = "model") -> Path:
+    return pretrained.save(small_proxy(), tmp_path / f"{name}.pt", init_args=SMALL_ARGS,
+                           sample_rate=16000, recipe=RECIPE, metrics=METRICS)
+
+
+def edit_sidecar(weights: Path, **changes) -> None:
+    sidecar = weights.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta.update(changes)
+    sidecar.write_text(json.dumps(meta))
+
+
+def replace_weights(weights: Path, state) -> None:
+    """Write another state dict and record its sha256, so only the state itself is wrong."""
+    torch.save(state, weights)
+    edit_sidecar(weights, sha256=hashlib.sha256(weights.read_bytes()).hexdigest())
+
+
+# --- the shipped entry ----------------------------------------------------------------------
+
+def test_names_list_the_shipped_entries_with_both_files():
+    assert "compressor_proxy" in pretrained.names()
+    assert db.pretrained is pretrained
+    for name in pretrained.names():
+        assert (SHIPPED / f"{name}.pt").is_file() and (SHIPPED / f"{name}.json").is_file()
+        assert len((SHIPPED / f"{name}.pt").read_bytes()) < 5_000_000
+
+
+def test_shipped_sidecar_holds_recipe_metrics_and_the_files_sha256():
+    meta = pretrained.info("compressor_proxy")
+    assert set(pretrained.SIDECAR_KEYS) <= meta.keys()
+    assert meta["class_path"] == "dasp_blind.nn.tcn.TCNCompressorProxy"
+    assert meta["sha256"] == hashlib.sha256((SHIPPED / "compressor_proxy.pt").read_bytes()
+                                            ).hexdigest()
+    assert meta["init_args"]["controls"] == list(PROXY_CONTROLS)
+    assert meta["sample_rate"] == 44100
+    assert meta["recipe"]["steps"] == 2048 and meta["recipe"]["total_steps"] == 5120
+    assert meta["metrics"]["mae"] == 0.0194 and "128 held-out" in meta["metrics"]["measured_on"]
+
+
+def test_shipped_weights_load_in_eval_mode_and_equal_the_file():
+    proxy = pretrained.load("compressor_proxy")
+    assert isinstance(proxy, TCNCompressorProxy) and not proxy.training
     assert sum(p.numel() for p in proxy.parameters()) == 8004
-    assert (files / "compressor_proxy.pt").stat().st_size < 100_000
+    state = torch.load(SHIPPED / "compressor_proxy.pt", weights_only=True)
+    loaded = proxy.state_dict()
+    assert state.keys() == loaded.keys()
+    assert all(torch.equal(state[k], loaded[k]) for k in state)
 
 
 def test_shipped_proxy_follows_the_dsp_compressor_on_unseen_clips():
@@ -37,6 +101,211 @@ def test_shipped_proxy_follows_the_dsp_compressor_on_unseen_clips():
 def test_default_effects_use_the_shipped_proxy():
     x = 0.3 * torch.randn(1, 1, 4410, generator=torch.Generator().manual_seed(0))
     q = torch.full((1, 6), 0.5)
-    proxy, _ = load_compressor_proxy()
-    assert torch.equal(ProxyCompressor()(x, q), ProxyCompressor(proxy=proxy)(x, q))
-    assert torch.allclose(HybridCompressor()(x, q), Compressor()(x, q), atol=1e-6)
+    expected = ProxyCompressor(proxy=pretrained.load("compressor_proxy"))(x, q)
+    assert torch.equal(ProxyCompressor()(x, q), expected)
+    assert torch.equal(ProxyCompressor(proxy="compressor_proxy")(x, q), expected)
+    # the hybrid's value is the DSP compressor's, up to float32 rounding of y + p - p
+    tol = 8 * torch.finfo(torch.float32).eps * expected.abs().max().item()
+    assert torch.allclose(HybridCompressor()(x, q), Compressor()(x, q), rtol=0, atol=tol)
+
+
+# --- save / load round trip -----------------------------------------------------------------
+
+def test_save_then_load_by_path_round_trips(tmp_path):
+    proxy = small_proxy()
+    weights = save_small(tmp_path)
+    meta = json.loads(weights.with_suffix(".json").read_text())
+    assert meta["sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert meta["recipe"] == RECIPE and meta["metrics"] == METRICS
+    assert pretrained.info(weights) == meta == pretrained.info(str(weights.with_suffix(".json")))
+    for source in (weights, str(weights)):
+        loaded = pretrained.load(source)
+        assert isinstance(loaded, TCNCompressorProxy) and not loaded.training
+        for key, value in proxy.state_dict().items():
+            assert torch.equal(loaded.state_dict()[key], value)
+    effect = ProxyCompressor(16000, proxy=weights)
+    x = 0.3 * torch.randn(2, 1, 500, generator=torch.Generator().manual_seed(1))
+    q = torch.rand(2, 6, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(effect(x, q), ProxyCompressor(16000, proxy=proxy.eval(),
+                                                     proxy_sample_rate=16000)(x, q))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]
+
+
+def test_save_refuses_to_overwrite_unless_asked(tmp_path):
+    weights = save_small(tmp_path)
+    before = weights.read_bytes()
+    with pytest.raises(FileExistsError, match="model.pt"):
+        pretrained.save(small_proxy(1), weights, init_args=SMALL_ARGS, sample_rate=16000,
+                        recipe=RECIPE, metrics=METRICS)
+    assert weights.read_bytes() == before
+    pretrained.save(small_proxy(1), weights, init_args=SMALL_ARGS, sample_rate=16000,
+                    recipe=RECIPE, metrics=METRICS, overwrite=True)
+    assert weights.read_bytes() != before
+    assert torch.equal(pretrained.load(weights).head.weight, small_proxy(1).head.weight)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"init_args": {**SMALL_ARGS, "channels": 3}}, "shape"),
+    ({"init_args": {**SMALL_ARGS, "bogus": 1}}, "bogus"),
+    ({"init_args": {**SMALL_ARGS, "channels": object()}}, "JSON"),
+    ({"recipe": {"command": "x"}}, "recipe"),
+    ({"metrics": {"mae": 1.0}}, "measured_on"),
+    ({"sample_rate": 0}, "sample_rate"),
+])
+def test_save_checks_what_it_writes_and_writes_nothing_on_error(tmp_path, change, match):
+    args = {"init_args": SMALL_ARGS, "sample_rate": 16000, "recipe": RECIPE, "metrics": METRICS}
+    with pytest.raises(ValueError, match=match):
+        pretrained.save(small_proxy(), tmp_path / "model.pt", **{**args, **change})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_needs_a_dasp_blind_class_and_a_pt_path(tmp_path):
+    with pytest.raises(ValueError, match="inside the dasp_blind package"):
+        pretrained.save(torch.nn.Linear(2, 2), tmp_path / "lin.pt", init_args={},
+                        sample_rate=1, recipe=RECIPE, metrics={})
+    with pytest.raises(ValueError, match=r"\.pt"):
+        pretrained.save(small_proxy(), tmp_path / "model.pth", init_args=SMALL_ARGS,
+                        sample_rate=16000, recipe=RECIPE, metrics=METRICS)
+
+
+# --- every way an entry can be broken names the file -----------------------------------------
+
+def test_missing_weights_file_is_reported_as_the_pt(tmp_path):
+    weights = save_small(tmp_path)
+    weights.unlink()
+    with pytest.raises(ValueError, match=r"model\.pt: weights file not found"):
+        pretrained.load(weights)
+
+
+def test_missing_sidecar_is_reported_as_the_json(tmp_path):
+    weights = save_small(tmp_path)
+    weights.with_suffix(".json").unlink()
+    with pytest.raises(ValueError, match=r"model\.json: sidecar not found"):
+        pretrained.load(weights)
+
+
+def test_invalid_json_is_reported(tmp_path):
+    weights = save_small(tmp_path)
+    weights.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"model\.json: not valid JSON"):
+        pretrained.load(weights)
+    weights.with_suffix(".json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"model\.json: the sidecar must be a JSON object"):
+        pretrained.info(weights)
+
+
+@pytest.mark.parametrize("key", pretrained.SIDECAR_KEYS)
+def test_missing_sidecar_field_is_reported(tmp_path, key):
+    weights = save_small(tmp_path)
+    meta = json.loads(weights.with_suffix(".json").read_text())
+    del meta[key]
+    weights.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=rf"model\.json: missing field\(s\) \['{key}'\]"):
+        pretrained.load(weights)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("format", 2), ("sha256", "abc"), ("sample_rate", -1), ("sample_rate", True),
+    ("recipe", {"command": "x", "data": None, "steps": 1}), ("metrics", {"mae": 1.0}),
+    ("init_args", [1]),
+])
+def test_wrong_sidecar_field_is_reported(tmp_path, field, value):
+    weights = save_small(tmp_path)
+    edit_sidecar(weights, **{field: value})
+    with pytest.raises(ValueError, match=rf"model\.json: field '{field}'"):
+        pretrained.load(weights)
+
+
+def test_sha256_mismatch_is_reported(tmp_path):
+    weights = save_small(tmp_path)
+    data = bytearray(weights.read_bytes())
+    data[-30] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"model\.pt: sha256 is [0-9a-f]{64}, but model\.json"):
+        pretrained.load(weights)
+
+
+def test_unreadable_weights_are_reported(tmp_path):
+    weights = save_small(tmp_path)
+    weights.write_bytes(b"not a torch file")
+    edit_sidecar(weights, sha256=hashlib.sha256(b"not a torch file").hexdigest())
+    with pytest.raises(ValueError, match=r"model\.pt: not a loadable state dict"):
+        pretrained.load(weights)
+
+
+def test_pickled_objects_are_refused_by_weights_only(tmp_path):
+    weights = save_small(tmp_path)
+    replace_weights(weights, {"head.weight": torch.zeros(1), "extra": Path("x")})
+    with pytest.raises(ValueError, match=r"model\.pt: not a loadable state dict"):
+        pretrained.load(weights)
+
+
+def test_state_dict_that_does_not_fit_the_class_is_reported(tmp_path):
+    weights = save_small(tmp_path)
+    state = small_proxy().state_dict()
+    missing = {k: v for k, v in state.items() if k != "head.bias"}
+    replace_weights(weights, missing)
+    with pytest.raises(ValueError, match=r"model\.pt: .*missing keys \['head.bias'\]"):
+        pretrained.load(weights)
+    replace_weights(weights, {**state, "head.extra": torch.zeros(1)})
+    with pytest.raises(ValueError, match=r"model\.pt: .*unexpected keys \['head.extra'\]"):
+        pretrained.load(weights)
+    replace_weights(weights, {**state, "head.bias": torch.zeros(3)})
+    with pytest.raises(ValueError, match=r"model\.pt: .*head.bias: file \(3,\), model \(1,\)"):
+        pretrained.load(weights)
+    replace_weights(weights, [torch.zeros(1)])
+    with pytest.raises(ValueError, match=r"model\.pt: must hold a state dict"):
+        pretrained.load(weights)
+
+
+@pytest.mark.parametrize("class_path", [
+    "os.system", "torch.nn.Linear", "dasp_blind", "dasp_blind.nn.tcn._check_controls",
+    "dasp_blind.nn.tcn.receptive_field", "dasp_blind.nowhere.Model", "dasp_blind.nn.tcn.Nope",
+    "dasp_blind..nn.TCNCompressorProxy",
+])
+def test_class_path_outside_dasp_blind_or_not_a_module_is_refused(tmp_path, class_path):
+    weights = save_small(tmp_path)
+    edit_sidecar(weights, class_path=class_path)
+    with pytest.raises(ValueError, match=r"model\.json: class_path"):
+        pretrained.load(weights)
+
+
+def test_init_args_that_do_not_build_the_class_are_reported(tmp_path):
+    weights = save_small(tmp_path)
+    edit_sidecar(weights, init_args={**SMALL_ARGS, "bogus": 1})
+    with pytest.raises(ValueError, match=r"model\.json: init_args .* do not build"):
+        pretrained.load(weights)
+
+
+def test_unknown_name_lists_the_known_names():
+    with pytest.raises(ValueError, match=r"unknown pretrained name 'compresor_proxy'.*"
+                                         r"compressor_proxy"):
+        pretrained.load("compresor_proxy")
+    with pytest.raises(ValueError, match="expected a .pt file"):
+        pretrained.info("some/folder/model.bin")
+    with pytest.raises(ValueError, match="name_or_path"):
+        pretrained.load(3)
+
+
+def test_controls_that_do_not_match_the_effect_name_the_sidecar(tmp_path):
+    weights = save_small(tmp_path)
+    edit_sidecar(weights, init_args={**SMALL_ARGS, "controls": ["attack_ms", "release_ms",
+                                                                "ratio", "threshold_db"]})
+    assert pretrained.load(weights).controls[-1] == "threshold_db"  # a valid module ...
+    with pytest.raises(ValueError, match=r"model\.json: the proxy is conditioned on controls"):
+        ProxyCompressor(16000, proxy=weights)  # ... but not the one the effect expects
+    with pytest.raises(ValueError, match="proxy_sample_rate"):
+        ProxyCompressor(16000, proxy=save_small(tmp_path, "other"), proxy_sample_rate=16000)
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+def test_cli_lists_the_shipped_weights_with_their_metrics():
+    result = subprocess.run([sys.executable, "-m", "dasp_blind.cli", "pretrained"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(pretrained.names())
+    line = next(line for line in lines if line.startswith("compressor_proxy:"))
+    assert "TCNCompressorProxy at 44100 Hz" in line and "mae 0.0194" in line
+    assert "128 held-out 1 s" in line

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dasp_blind.effects import Compressor, HybridCompressor, ProxyCompressor
-from dasp_blind.nn import TCNCompressorProxy
+from dasp_blind.nn import PROXY_CONTROLS, TCNCompressorProxy
 
 FS = 44100.0
 
@@ -103,3 +103,27 @@ def test_hybrid_reference_mode_switches_with_train_and_eval():
     assert torch.allclose(hybrid.eval()(x, q), dsp)
     with pytest.raises(ValueError, match="mode"):
         HybridCompressor(FS, proxy=proxy, mode="fast")
+
+
+def test_proxy_declares_its_controls_and_the_effect_checks_them():
+    assert TCNCompressorProxy().controls == PROXY_CONTROLS
+    assert PROXY_CONTROLS == ("attack_ms", "release_ms", "ratio", "knee_db")
+    assert all(n in Compressor(FS).param_space.names for n in PROXY_CONTROLS)
+    three = TCNCompressorProxy(controls=["attack_ms", "release_ms", "ratio"])
+    assert three.num_controls == 3 and tuple(three.gen[0].weight.shape) == (16, 3)
+    with pytest.raises(ValueError, match=r"proxy: the proxy is conditioned on controls "
+                                         r"\['attack_ms', 'release_ms', 'ratio'\]"):
+        ProxyCompressor(FS, proxy=three)
+    with pytest.raises(ValueError, match="proxy"):
+        HybridCompressor(FS, proxy=three)
+    for bad in ("attack_ms", [], ["ratio", "ratio"], ["ratio", ""]):
+        with pytest.raises(ValueError, match="controls"):
+            TCNCompressorProxy(controls=bad)
+
+
+def test_hybrid_dsp_branch_is_a_compressor_effect_without_weights():
+    """Adding the Compressor submodule left the state dict (the checkpoints) unchanged."""
+    hybrid = HybridCompressor(FS, proxy=random_proxy(6))
+    assert isinstance(hybrid.dsp, Compressor)
+    assert hybrid.state_dict().keys() == {f"neural.{k}" for k in
+                                          hybrid.neural.state_dict().keys()}

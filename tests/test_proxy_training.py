@@ -5,12 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import pytorch_lightning as pl
 import torch
 
+from dasp_blind import pretrained
 from dasp_blind.data.modules import EffectDataModule
 from dasp_blind.effects import Compressor, ProxyCompressor
-from dasp_blind.pretrained import load_compressor_proxy
+from dasp_blind.nn import PROXY_CONTROLS
 from dasp_blind.training.proxy import CompressorProxyModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,13 +46,22 @@ def test_trainer_fit_reduces_loss_and_exports(tmp_path):
                                                        strict=True))
     weights = Path(trainer.log_dir) / "compressor_proxy.pt"
     meta = json.loads(weights.with_suffix(".json").read_text())
-    assert meta["sample_rate"] == SR and meta["steps"] == 12
-    proxy, loaded_meta = load_compressor_proxy(str(weights))
-    assert loaded_meta == meta
+    assert meta["class_path"] == "dasp_blind.nn.tcn.TCNCompressorProxy"
+    assert meta["init_args"] == {"kernel_size": 13, "num_blocks": 5, "dilation_growth": 10,
+                                 "channels": 8, "controls": list(PROXY_CONTROLS)}
+    assert meta["sample_rate"] == SR and meta["recipe"]["steps"] == 12
+    assert meta["recipe"]["seed"] == 0 and meta["recipe"]["data"]["seed"] == 0
+    assert set(meta["metrics"]) == {"val_loss", "val_mae", "measured_on"}
+    assert pretrained.info(weights) == meta
+    proxy = pretrained.load(weights)
     for a, b in zip(proxy.state_dict().values(), module.proxy.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    effect = ProxyCompressor(SR, proxy=proxy, proxy_sample_rate=meta["sample_rate"])
+    effect = ProxyCompressor(SR, proxy=weights)
     assert torch.allclose(effect(batch["dry"], batch["q"]), module(batch["dry"], batch["q"]))
+    resumed = CompressorProxyModule(sample_rate=SR, init_weights=str(weights))
+    assert torch.equal(resumed.proxy.head.weight, module.proxy.head.weight)
+    with pytest.raises(ValueError, match="init_weights"):
+        CompressorProxyModule(sample_rate=SR, channels=4, init_weights=str(weights))
 
 
 def test_cli_fit_runs_the_shipped_config(tmp_path):
@@ -68,3 +79,5 @@ def test_cli_fit_runs_the_shipped_config(tmp_path):
     state = torch.load(exported[0], weights_only=True)
     assert sum(v.numel() for k, v in state.items() if "running" not in k
                and "num_batches" not in k) == 8004
+    recipe = pretrained.info(exported[0])["recipe"]
+    assert recipe["command"].startswith("dasp-blind fit --config") and recipe["steps"] == 2

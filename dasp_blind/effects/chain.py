@@ -41,7 +41,13 @@ class Chain(Effect):
             must not contain a dot.
         normalize: ``"none"``, or ``"peak"``: remove DC and peak-normalise each item before every
             effect, as the BE-AFX reference chain does (not between the bands of an EQ).
+
+    Side input: ``sidechains``, a dict ``effect name -> (batch, channels, samples) tensor``
+    routed to that effect's ``sidechain`` (``chain(x, q, sidechains={"comp": kick})``); naming
+    an unknown effect or one that takes no sidechain raises a ``ValueError``.
     """
+
+    side_inputs = ("sidechains",)
 
     def __init__(self, effects: Mapping[str, Effect] | Iterable[tuple[str, Effect]],
                  normalize: str = "none"):
@@ -71,14 +77,43 @@ class Chain(Effect):
         sizes = [effect.num_params for effect in self.effects.values()]
         return dict(zip(self.effects.keys(), torch.split(q, sizes, dim=1), strict=True))
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor], *,
+                          sidechains: Mapping[str, Tensor] | None = None) -> Tensor:
+        """Run each effect's :meth:`~Effect.process_validated` in order.
+
+        Args:
+            x: audio ``(batch, channels, samples)``.
+            params: the chain's complete, validated physical parameters (prefixed names).
+            sidechains: side inputs routed by effect name, ``{"comp": s}``: effect ``comp``
+                gets ``sidechain=s``. Sidechains are passed as given (``normalize="peak"``
+                normalises only the audio in series).
+
+        Returns:
+            Processed audio ``(batch, channels, samples)``.
+        """
+        routed = self._route_sidechains({} if sidechains is None else sidechains)
         for name, effect in self.effects.items():
             prefix = name + "."
             own = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
             if self.normalize == "peak":
                 x = remove_dc_and_peak_normalize(x)
-            x = effect._process(x, own)
+            side = {"sidechain": routed[name]} if name in routed else {}
+            x = effect.process_validated(x, own, **side)
         return x
+
+    def _route_sidechains(self, sidechains: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Check that every key names an effect that takes a ``sidechain``; drop ``None``s."""
+        if not isinstance(sidechains, Mapping):
+            raise ValueError(f"sidechains must be a mapping effect name -> tensor, got "
+                             f"{type(sidechains).__name__}")
+        for name, value in sidechains.items():
+            if name not in self.effects:
+                raise ValueError(f"sidechains has unknown effect name {name!r}; the chain's "
+                                 f"effects are {list(self.effects.keys())}")
+            if value is not None and "sidechain" not in self.effects[name].side_inputs:
+                raise ValueError(f"sidechains[{name!r}]: effect {name!r} "
+                                 f"({type(self.effects[name]).__name__}) takes no sidechain")
+        return {name: value for name, value in sidechains.items() if value is not None}
 
     def extra_repr(self) -> str:
         return f"normalize={self.normalize!r}"

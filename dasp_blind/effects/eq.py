@@ -88,7 +88,7 @@ class ParametricEQ(Effect):
                    self.sample_rate)
             for band, kind, _, _ in PEQ_BANDS])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return _filter(x, self.sos(params), self.method)
 
 
@@ -124,7 +124,7 @@ class GraphicEQ(Effect):
             for i, (kind, freq, q) in enumerate(zip(self.kinds, self.freqs_hz, self.qs,
                                                     strict=True))])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return _filter(x, self.sos(params), self.method)
 
 

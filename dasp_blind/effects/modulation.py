@@ -29,7 +29,7 @@ class Tremolo(Effect):
             ParamSpec("depth", 0.0, 1.0, "lin", "", 0.5),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return tremolo(x, self.sample_rate, params["rate_hz"], params["depth"],
                        shape=self.shape)
 
@@ -57,7 +57,7 @@ class Chorus(Effect):
             ParamSpec("mix", 0.0, 1.0, "lin", "", 0.5),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return chorus(x, self.sample_rate, rate_hz=params["rate_hz"],
                       depth_ms=params["depth_ms"], delay_ms=params["delay_ms"], mix=params["mix"])
 
@@ -75,7 +75,7 @@ class Gain(Effect):
         super().__init__(sample_rate)
         self.param_space = ParamSpace([ParamSpec("gain_db", -24.0, 24.0, "lin", "dB", 0.0)])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return x * 10.0 ** (unsqueeze_param(params["gain_db"]) / 20.0)
 
 

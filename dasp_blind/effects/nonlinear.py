@@ -34,6 +34,14 @@ class ParametricClipper(Effect):
     """BE-AFX parametric clipper ``dist`` (3 controls), see
     :func:`~dasp_blind.functional.parametric_clipper`.
 
+    **More drive makes the output quieter.** Each shape is divided by the drive gain
+    ``g = 10^(drive_db/20)``, ``(f(g·x + o) − f(o)) / g``: small signals pass at unit gain, but
+    the output saturates at about ``±1/g``, so a full-scale input driven by 9 dB comes out about
+    9 dB quieter (a 0 dBFS sine peaks at −9.0 dBFS at ``drive_db=9`` and −20.0 dBFS at 20, with
+    ``offset=0``; measured in ``docs/effects/nonlinear.md``). Add a ``Gain`` after it, or use
+    ``Chain(normalize="peak")``, which peak-normalises before the next effect, to restore the
+    level.
+
     Controls (all linear): ``drive_db`` in ``[−10, 20]`` dB (default 0), ``offset`` in ``[0, 1]``
     (default 0), ``hardness`` in ``[0, 2]`` (0 tanh, 1 cubic, 2 hard clip; default 1). The
     reference feeds it DC-free, peak-normalised audio (``Chain(normalize="peak")``).
@@ -50,7 +58,7 @@ class ParametricClipper(Effect):
             ParamSpec("hardness", 0.0, 2.0, "lin", "", 1.0),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return parametric_clipper(x, params["drive_db"], params["offset"], params["hardness"])
 
 
@@ -67,7 +75,7 @@ class _PolynomialShaper(Effect):
         self.param_space = ParamSpace(
             ParamSpec(f"c{k}", -1.0, 1.0, "lin", "", 1.0 if k == 1 else 0.0) for k in powers)
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         coeffs = torch.stack([params[name] for name in self.param_space.names], dim=1)
         return type(self).shaper(_remove_dc(x), coeffs)
 
@@ -117,7 +125,7 @@ class _GainClipper(Effect):
         self.param_space = ParamSpace([ParamSpec("gain_db", *self.gain_range_db, "lin", "dB",
                                                  self.default_gain_db)])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return type(self).clip_fn(x, params["gain_db"], self.threshold)
 
     def extra_repr(self) -> str:
@@ -171,7 +179,7 @@ class SoxOverdrive(Effect):
             ParamSpec("colour", 0.0, 100.0, "lin", "", 20.0),
         ])
 
-    def _process(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
+    def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
         return sox_overdrive(x, params["gain_db"], params["colour"])
 
 

@@ -1,5 +1,13 @@
 """Reusable network blocks."""
 
-from .tcn import FiLM, TCNBlock, TCNCompressorProxy, conditioning_mlp, receptive_field
+from .tcn import (
+    PROXY_CONTROLS,
+    FiLM,
+    TCNBlock,
+    TCNCompressorProxy,
+    conditioning_mlp,
+    receptive_field,
+)
 
-__all__ = ["FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp", "receptive_field"]
+__all__ = ["PROXY_CONTROLS", "FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp",
+           "receptive_field"]

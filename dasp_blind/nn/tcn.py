@@ -8,6 +8,8 @@ threshold and makeup applied explicitly. 8,004 parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -73,6 +75,22 @@ def conditioning_mlp(in_dim: int, hidden: tuple[int, ...] = (16, 32, 32)) -> nn.
     return nn.Sequential(*layers)
 
 
+#: The compressor controls the proxy is conditioned on (normalised, in this order); threshold
+#: and makeup are applied explicitly. The one declaration: the effect, the trainer and the
+#: shipped weights' ``init_args`` use it.
+PROXY_CONTROLS = ("attack_ms", "release_ms", "ratio", "knee_db")
+
+
+def _check_controls(controls: Sequence[str]) -> tuple[str, ...]:
+    """A non-empty sequence of distinct, non-empty names, as a tuple."""
+    names = () if isinstance(controls, str) else tuple(controls)
+    if (not names or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise ValueError(f"controls must be a non-empty sequence of distinct names, got "
+                         f"{controls!r}")
+    return names
+
+
 class TCNCompressorProxy(nn.Module):
     """Neural proxy of the compressor (reference §1.7).
 
@@ -85,16 +103,19 @@ class TCNCompressorProxy(nn.Module):
         num_blocks: number of blocks (5).
         dilation_growth: dilation of block ``i`` is ``growth**i`` (10).
         channels: channels of every block (8).
-        num_controls: conditioning controls (4: attack, release, ratio, knee).
+        controls: names of the normalised compressor controls the network is conditioned on,
+            in column order (default :data:`PROXY_CONTROLS`: attack, release, ratio, knee);
+            kept as ``self.controls`` so that an effect can check what a trained proxy expects.
     """
 
     def __init__(self, kernel_size: int = 13, num_blocks: int = 5, dilation_growth: int = 10,
-                 channels: int = 8, num_controls: int = 4):
+                 channels: int = 8, controls: Sequence[str] = PROXY_CONTROLS):
         super().__init__()
         dilations = [dilation_growth**i for i in range(num_blocks)]
         self.receptive_field = receptive_field(kernel_size, dilations)
-        self.num_controls = num_controls
-        self.gen = conditioning_mlp(num_controls)
+        self.controls = _check_controls(controls)
+        self.num_controls = len(self.controls)
+        self.gen = conditioning_mlp(self.num_controls)
         cond_dim = self.gen[-3].out_features
         self.blocks = nn.ModuleList(
             TCNBlock(1 if i == 0 else channels, channels, kernel_size, d, cond_dim)
@@ -125,7 +146,7 @@ class TCNCompressorProxy(nn.Module):
 
         Args:
             x: audio ``(batch, channels, samples)``.
-            controls: normalised attack, release, ratio and knee, ``(batch, 4)`` in ``[0, 1]``.
+            controls: the normalised :attr:`controls` ``(batch, num_controls)`` in ``[0, 1]``.
             threshold_db: ``(batch,)`` in dB.
             makeup_db: ``(batch,)`` in dB.
 
@@ -142,4 +163,5 @@ class TCNCompressorProxy(nn.Module):
         return (folded * mask).reshape(batch, channels, length) * makeup.reshape(-1, 1, 1)
 
 
-__all__ = ["FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp", "receptive_field"]
+__all__ = ["PROXY_CONTROLS", "FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp",
+           "receptive_field"]

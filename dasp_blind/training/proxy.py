@@ -6,20 +6,24 @@
 
 from __future__ import annotations
 
-import json
+import os
+import shlex
+import sys
 from pathlib import Path
+from typing import Any
 
 import auraloss
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from .. import pretrained
 from ..effects.dynamics import compressor_param_specs
-from ..nn.tcn import TCNCompressorProxy
+from ..nn.tcn import PROXY_CONTROLS, TCNCompressorProxy
 from ..params import ParamSpace
 
-#: Controls the proxy is conditioned on (normalised), in this order.
-PROXY_CONTROLS = ("attack_ms", "release_ms", "ratio", "knee_db")
+#: Hyperparameters of :class:`CompressorProxyModule` that build the network.
+ARCHITECTURE = ("kernel_size", "num_blocks", "dilation_growth", "channels")
 
 
 class CompressorProxyModule(pl.LightningModule):
@@ -28,8 +32,10 @@ class CompressorProxyModule(pl.LightningModule):
     Batches are dicts with ``dry`` and ``wet`` ``(batch, 1, samples)`` and ``q``
     ``(batch, 6)``, the normalised controls of :class:`~dasp_blind.effects.Compressor`.
     Loss: L1 + ``stft_weight`` × multi-resolution STFT (auraloss). At the end of ``fit`` the
-    proxy's weights and architecture are written to ``<log_dir>/compressor_proxy.pt`` and
-    ``compressor_proxy.json``.
+    proxy is exported to ``<log_dir>/compressor_proxy.pt`` and its ``.json`` sidecar in the
+    :mod:`dasp_blind.pretrained` format (replacing the export of an earlier fit in the same log
+    folder), so ``dasp_blind.pretrained.load(path)`` or ``ProxyCompressor(proxy=path)`` loads
+    it.
 
     Args:
         kernel_size: TCN kernel size (reference: 13).
@@ -39,8 +45,9 @@ class CompressorProxyModule(pl.LightningModule):
         lr: Adam learning rate.
         stft_weight: weight of the multi-resolution STFT loss.
         sample_rate: sample rate of the training data in Hz.
-        init_weights: a ``compressor_proxy.pt`` to start from (fine-tuning), loaded with
-            ``weights_only=True``.
+        init_weights: weights to start from (fine-tuning): a :mod:`dasp_blind.pretrained` name
+            (``"compressor_proxy"``) or the path of a ``compressor_proxy.pt`` exported by an
+            earlier run; its architecture must match this module's.
     """
 
     def __init__(self, kernel_size: int = 13, num_blocks: int = 5, dilation_growth: int = 10,
@@ -49,10 +56,9 @@ class CompressorProxyModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.proxy = TCNCompressorProxy(kernel_size, num_blocks, dilation_growth, channels,
-                                        num_controls=len(PROXY_CONTROLS))
+                                        controls=PROXY_CONTROLS)
         if init_weights is not None:
-            self.proxy.load_state_dict(torch.load(init_weights, map_location="cpu",
-                                                  weights_only=True))
+            self.proxy.load_state_dict(_initial_state(init_weights, self.proxy_init_args()))
         self.param_space = ParamSpace(compressor_param_specs())
         self.control_index = [self.param_space.index(n) for n in PROXY_CONTROLS]
         self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss()
@@ -87,20 +93,62 @@ class CompressorProxyModule(pl.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
 
-    def on_fit_end(self) -> None:  # noqa: D102
+    def proxy_init_args(self) -> dict[str, Any]:
+        """Keyword arguments that build :attr:`proxy` (its sidecar's ``init_args``)."""
+        return {**{k: self.hparams[k] for k in ARCHITECTURE}, "controls": list(self.proxy.controls)}
+
+    def on_fit_end(self) -> None:
+        """Export the proxy to the log folder (rank zero only)."""
         if self.trainer.is_global_zero and self.trainer.log_dir is not None:
-            export_proxy(self.proxy, Path(self.trainer.log_dir), self.hparams,
-                         steps=self.trainer.global_step)
+            export_proxy(self.proxy, Path(self.trainer.log_dir) / "compressor_proxy.pt",
+                         init_args=self.proxy_init_args(), sample_rate=self.hparams.sample_rate,
+                         recipe=self._recipe(), metrics=self._validation_metrics())
+
+    def _recipe(self) -> dict[str, Any]:
+        """What this run knows of how its weights were made."""
+        seed = os.environ.get("PL_GLOBAL_SEED")  # set by seed_everything
+        return {"command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                "data": _data_recipe(self.trainer.datamodule),
+                "steps": int(self.trainer.global_step),
+                "seed": None if seed is None else int(seed),
+                "lr": self.hparams.lr, "stft_weight": self.hparams.stft_weight,
+                "init_weights": (None if self.hparams.init_weights is None
+                                 else str(self.hparams.init_weights))}
+
+    def _validation_metrics(self) -> dict[str, Any]:
+        """The last validation's ``val_*`` metrics, or ``{}`` if none ran."""
+        values = {k: float(v) for k, v in self.trainer.callback_metrics.items()
+                  if k.startswith("val")}
+        if not values:
+            return {}
+        return {**values, "measured_on": "the validation split of the run's data module, at the "
+                                         "last validation of fit"}
 
 
-def export_proxy(proxy: TCNCompressorProxy, out_dir: Path, hparams, steps: int) -> Path:
-    """Write ``compressor_proxy.pt`` (a plain state dict) and ``compressor_proxy.json``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / "compressor_proxy.pt"
-    state = {k: v.detach().cpu().clone() for k, v in proxy.state_dict().items()}
-    torch.save(state, weights)
-    meta = {k: hparams[k] for k in ("kernel_size", "num_blocks", "dilation_growth", "channels",
-                                     "sample_rate")}
-    meta.update(controls=list(PROXY_CONTROLS), steps=int(steps))
-    (out_dir / "compressor_proxy.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return weights
+def _initial_state(init_weights: str, init_args: dict[str, Any]) -> dict[str, Tensor]:
+    """The state dict of ``init_weights``, checked against the architecture ``init_args``."""
+    recorded = pretrained.info(init_weights)["init_args"]
+    if recorded != init_args:
+        raise ValueError(f"init_weights {init_weights!r} were trained with init_args {recorded}, "
+                         f"but this module builds {init_args}")
+    return pretrained.load(init_weights).state_dict()
+
+
+def _data_recipe(datamodule: pl.LightningDataModule | None) -> dict[str, Any] | None:
+    """The data module's class and its plain hyperparameters."""
+    if datamodule is None:
+        return None
+    plain = {k: v for k, v in dict(datamodule.hparams).items()
+             if v is None or isinstance(v, str | int | float | bool)}
+    effect = getattr(datamodule, "effect", None)
+    if effect is not None:
+        plain["effect"] = type(effect).__name__
+    return {"class": f"{type(datamodule).__module__}.{type(datamodule).__qualname__}", **plain}
+
+
+def export_proxy(proxy: TCNCompressorProxy, path: Path, *, init_args: dict[str, Any],
+                 sample_rate: float, recipe: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """Write ``proxy`` to ``path`` (a ``.pt`` state dict) and its ``.json`` sidecar with
+    :func:`dasp_blind.pretrained.save`, replacing earlier files there."""
+    return pretrained.save(proxy, path, init_args=init_args, sample_rate=sample_rate,
+                           recipe=recipe, metrics=metrics, overwrite=True)
