@@ -5,6 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from _signals import randn, seeded
+from _tolerances import (
+    COMPRESSOR_GAIN_OPS,
+    assert_items_match_single_calls,
+    assert_within_rounding,
+)
 
 from dasp_blind.functional.dynamics import compressor
 
@@ -40,7 +46,9 @@ def loop_compressor(x, fs, threshold, ratio, attack_ms, release_ms, knee, makeup
 
 
 def random_settings(gen, batch):
-    u = lambda lo, hi: (lo + (hi - lo) * torch.rand(batch, generator=gen, dtype=torch.float64))  # noqa: E731
+    def u(lo, hi):
+        return lo + (hi - lo) * torch.rand(batch, generator=gen, dtype=torch.float64)
+
     return dict(threshold_db=u(-40, 0), ratio=u(2, 10), attack_ms=u(1, 60),
                 release_ms=u(10, 500), knee_db=torch.tensor([0.0, 6.0, 12.0, 3.0][:batch],
                                                               dtype=torch.float64),
@@ -49,7 +57,7 @@ def random_settings(gen, batch):
 
 @pytest.mark.parametrize("channels", [1, 2])
 def test_matches_plain_loop(channels):
-    gen = torch.Generator().manual_seed(0)
+    gen = seeded(0)
     env = torch.linspace(0.02, 1.0, 4000, dtype=torch.float64) ** 2
     x = torch.randn(4, channels, 4000, generator=gen, dtype=torch.float64) * env
     settings = random_settings(gen, 4)
@@ -59,8 +67,7 @@ def test_matches_plain_loop(channels):
 
 
 def test_stereo_channels_share_one_gain():
-    gen = torch.Generator().manual_seed(1)
-    left = torch.randn(1, 1, 2000, generator=gen, dtype=torch.float64)
+    left = randn(1, 1, 2000, seed=1, dtype=torch.float64)
     x = torch.cat([left, 0.1 * left], dim=1)
     y = compressor(x, FS, -20.0, 4.0, 5.0, 50.0)
     ratio = y[:, 0] / x[:, 0]
@@ -72,8 +79,7 @@ def test_stereo_channels_share_one_gain():
 @pytest.mark.parametrize("knee_db", [6.0, 0.0])
 def test_gradcheck_all_inputs(knee_db):
     """Gradients w.r.t. audio and every parameter (knee only where it is not 0)."""
-    gen = torch.Generator().manual_seed(2)
-    x = (0.5 * torch.randn(2, 2, 200, generator=gen, dtype=torch.float64)).requires_grad_(True)
+    x = randn(2, 2, 200, seed=2, dtype=torch.float64, scale=0.5).requires_grad_(True)
     params = [torch.tensor(v, dtype=torch.float64, requires_grad=True)
               for v in ([-20.0, -15.0], [4.0, 3.0], [5.0, 2.0], [50.0, 20.0], [2.0, 1.0],
                         [knee_db, knee_db / 2])]
@@ -89,7 +95,7 @@ def test_gradcheck_all_inputs(knee_db):
 
 
 def test_finite_on_silence_and_range_edges():
-    for x in (torch.zeros(2, 2, 512), 0.5 * torch.randn(2, 2, 512)):
+    for x in (torch.zeros(2, 2, 512), randn(2, 2, 512, seed=8, scale=0.5)):
         x = x.clone().requires_grad_(True)
         params = [torch.tensor(v, requires_grad=True) for v in
                   ([-40.0, 0.0], [2.0, 10.0], [1.0, 60.0], [10.0, 500.0], [0.0, 12.0],
@@ -106,7 +112,7 @@ def test_finite_on_silence_and_range_edges():
 def test_threshold_below_level_floor_gives_finite_zero_detector_gradient():
     """At threshold −100 dB silence (floored at −80 dB) is compressed; the floor has no slope."""
     x = torch.zeros(1, 2, 256, dtype=torch.float64)
-    x[..., 128:] = 0.3 * torch.randn(1, 2, 128, generator=torch.Generator().manual_seed(5))
+    x[..., 128:] = randn(1, 2, 128, seed=5, scale=0.3)
     x.requires_grad_(True)
     threshold = torch.tensor([-100.0], dtype=torch.float64, requires_grad=True)
     y = compressor(x, FS, threshold, 4.0, 5.0, 50.0)
@@ -117,11 +123,12 @@ def test_threshold_below_level_floor_gives_finite_zero_detector_gradient():
 
 
 def test_ratio_one_and_quiet_signal_are_identity_up_to_makeup():
-    x = 0.5 * torch.randn(1, 1, 1000, generator=torch.Generator().manual_seed(3))
-    assert torch.allclose(compressor(x, FS, -30.0, 1.0, 5.0, 50.0), x)
+    x = randn(1, 1, 1000, seed=3, scale=0.5)
+    # ratio 1: no reduction, the gain is exp(0); below the threshold it is exp(makeup) alone
+    assert_within_rounding(compressor(x, FS, -30.0, 1.0, 5.0, 50.0), x)
     quiet = 1e-3 * x
-    assert torch.allclose(compressor(quiet, FS, -20.0, 8.0, 5.0, 50.0, makeup_db=6.0),
-                          quiet * 10 ** (6 / 20), rtol=1e-5)
+    assert_within_rounding(compressor(quiet, FS, -20.0, 8.0, 5.0, 50.0, makeup_db=6.0),
+                           quiet.double() * 10 ** (6 / 20), ops=2)
 
 
 def test_steady_state_gain_follows_static_curve():
@@ -134,21 +141,21 @@ def test_steady_state_gain_follows_static_curve():
 
 
 def test_batch_items_equal_single_calls_dtype_preserved():
-    gen = torch.Generator().manual_seed(4)
-    x = torch.randn(3, 2, 3000, generator=gen)
+    x = randn(3, 2, 3000, seed=4)
     thr = torch.tensor([-10.0, -20.0, -30.0])
-    y = compressor(x, FS, thr, 4.0, 5.0, 50.0, 6.0, 3.0)
+
+    def run(audio, threshold):
+        return compressor(audio, FS, threshold, 4.0, 5.0, 50.0, 6.0, 3.0)
+
+    y = assert_items_match_single_calls(run, x, thr, ops=COMPRESSOR_GAIN_OPS)
     assert y.dtype == torch.float32 and y.shape == x.shape
-    for i in range(3):
-        single = compressor(x[i:i + 1], FS, float(thr[i]), 4.0, 5.0, 50.0, 6.0, 3.0)
-        assert torch.allclose(y[i:i + 1], single)
-    y64 = compressor(x.double(), FS, thr.double(), 4.0, 5.0, 50.0, 6.0, 3.0)
+    y64 = run(x.double(), thr.double())
     assert y64.dtype == torch.float64
-    assert torch.allclose(y64.float(), y, atol=1e-5)
+    assert_within_rounding(y, y64, ops=COMPRESSOR_GAIN_OPS)
 
 
 def test_bad_input():
-    x = torch.randn(2, 1, 100)
+    x = torch.zeros(2, 1, 100)
     with pytest.raises(ValueError, match="ratio"):
         compressor(x, FS, -20.0, 0.5, 5.0, 50.0)
     with pytest.raises(ValueError, match="attack_ms"):
@@ -164,15 +171,15 @@ def test_bad_input():
     with pytest.raises(ValueError, match="rank"):
         compressor(torch.zeros(1, 8), FS, -20.0, 4.0, 5.0, 50.0)
     with pytest.raises(ValueError, match="sidechain"):
-        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.randn(2, 1, 99))
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.zeros(2, 1, 99))
     with pytest.raises(ValueError, match="sidechain"):
-        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.randn(2, 99))
+        compressor(x, FS, -20.0, 4.0, 5.0, 50.0, sidechain=torch.zeros(2, 99))
     with pytest.raises(ValueError, match="lookahead_ms"):
         compressor(x, FS, -20.0, 4.0, 5.0, 50.0, lookahead_ms=-1.0)
 
 
 def test_sidechain_matches_plain_loop_and_gets_gradients():
-    gen = torch.Generator().manual_seed(6)
+    gen = seeded(6)
     x = torch.randn(4, 1, 3000, generator=gen, dtype=torch.float64) * 0.3
     kick = torch.randn(4, 2, 3000, generator=gen, dtype=torch.float64)
     kick *= (torch.arange(3000) % 1000 >= 800).double()  # silent, then bursts
@@ -193,8 +200,7 @@ def test_sidechain_matches_plain_loop_and_gets_gradients():
 
 
 def test_sidechain_equal_to_input_is_the_plain_compressor():
-    gen = torch.Generator().manual_seed(7)
-    base = 0.5 * torch.randn(2, 2, 1000, generator=gen, dtype=torch.float64)
+    base = randn(2, 2, 1000, seed=7, dtype=torch.float64, scale=0.5)
     grads = []
     for use_sidechain in (False, True):
         x = base.clone().requires_grad_(True)
@@ -211,7 +217,10 @@ def test_lookahead_reads_the_detector_early():
     x[..., 1000:] = 0.9  # a step: the gain reduction starts at the onset...
     y_plain = compressor(x + 0.01, FS, -20.0, 4.0, 1.0, 50.0)
     y_ahead = compressor(x + 0.01, FS, -20.0, 4.0, 1.0, 50.0, lookahead_ms=1.0)
-    reduced = lambda y: ((y / (x + 0.01))[0, 0] < 0.99).nonzero()[0, 0].item()  # noqa: E731
+
+    def reduced(y):
+        return ((y / (x + 0.01))[0, 0] < 0.99).nonzero()[0, 0].item()
+
     assert reduced(y_plain) == 1000
     assert reduced(y_ahead) == 1000 - shift  # ...or 1 ms earlier
     shifted = torch.nn.functional.pad((x + 0.01)[..., shift:], (0, shift))

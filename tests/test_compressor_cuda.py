@@ -6,6 +6,7 @@ ahead-of-time compilation); these tests run the compiled kernels on the device.
 
 import pytest
 import torch
+from _signals import randn, seeded
 
 from dasp_blind.effects import Compressor
 from dasp_blind.functional import dynamics
@@ -16,8 +17,7 @@ FS = 44100.0
 
 
 def _leaves(device: str, dtype: torch.dtype):
-    gen = torch.Generator().manual_seed(0)
-    x = 0.5 * torch.randn(3, 2, 20000, generator=gen, dtype=torch.float64)
+    x = randn(3, 2, 20000, seed=0, dtype=torch.float64, scale=0.5)
     params = [torch.tensor(v, dtype=torch.float64) for v in
               ([-20.0, -30.0, -10.0], [4.0, 8.0, 2.0], [2.0, 0.5, 30.0], [20.0, 5.0, 300.0],
                [6.0, 0.0, 12.0], [3.0, 0.0, 10.0])]
@@ -47,8 +47,8 @@ def test_cuda_matches_cpu_without_leaving_the_device(monkeypatch):
 
 def test_effect_float32_on_cuda():
     effect = Compressor(sample_rate=44100).cuda()
-    x = 0.5 * torch.randn(4, 2, 44100, device="cuda")
-    q = torch.rand(4, 6, device="cuda", requires_grad=True)
+    x = randn(4, 2, 44100, seed=1, scale=0.5).cuda()
+    q = torch.rand(4, 6, generator=seeded(2)).cuda().requires_grad_(True)
     y = effect(x, q)
     y.square().mean().backward()
     assert y.dtype == torch.float32 and y.is_cuda and torch.isfinite(y).all()

@@ -1,10 +1,13 @@
 """Tremolo, chorus and fractional delay: gradients, numpy references, edges, validation."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from _signals import randn_audio
+from _tolerances import rounding_tol
 
 from dasp_blind.effects.modulation import Chorus, Gain, Tremolo
 from dasp_blind.functional.modulation import (
@@ -18,9 +21,7 @@ SR = 8000.0
 F64 = torch.float64
 
 
-def audio(batch=2, channels=2, samples=200, dtype=F64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, channels, samples, generator=g, dtype=dtype)
+audio = partial(randn_audio, samples=200, dtype=F64)
 
 
 def leaf(*values):
@@ -219,13 +220,24 @@ def test_dtype_and_device_preserved(device, dtype):
 
 
 def test_float32_long_signal_matches_float64():
-    x = audio(batch=1, channels=1, samples=44100 * 4, dtype=F64)
-    y64 = chorus(x, 44100.0, 1.3, 3.0, 12.0, 0.5)
-    y32 = chorus(x.float(), 44100.0, 1.3, 3.0, 12.0, 0.5)
-    assert (y32.double() - y64).abs().max() < 1e-3
-    t64 = tremolo(x, 44100.0, 17.0, 0.9, shape="triangle")
-    t32 = tremolo(x.float(), 44100.0, 17.0, 0.9, shape="triangle")
-    assert (t32.double() - t64).abs().max() < 1e-4
+    """In float32 the LFO's phase ``rate·t`` (in cycles) is rounded by up to ``2·rate·T + 1``
+    eps after ``T`` seconds. The chorus turns a phase error into a delay error ``2π·depth`` times
+    as large (in samples), and that into an output error up to ``mix`` times the largest step
+    between samples; the triangle tremolo's gain moves ``2·depth`` times the phase error."""
+    sr, seconds = 44100.0, 4
+    x = audio(batch=1, channels=1, samples=int(sr) * seconds, dtype=F64)
+    largest_step = (x[..., 1:] - x[..., :-1]).abs().max()
+    rate, depth_ms, mix = 1.3, 3.0, 0.5
+    y64 = chorus(x, sr, rate, depth_ms, 12.0, mix)
+    y32 = chorus(x.float(), sr, rate, depth_ms, 12.0, mix)
+    delay_per_cycle = 2 * math.pi * depth_ms * 1e-3 * sr
+    assert (y32.double() - y64).abs().max() <= rounding_tol(
+        mix * largest_step * delay_per_cycle, ops=2 * rate * seconds + 1)
+    rate, depth = 17.0, 0.9
+    t64 = tremolo(x, sr, rate, depth, shape="triangle")
+    t32 = tremolo(x.float(), sr, rate, depth, shape="triangle")
+    assert (t32.double() - t64).abs().max() <= rounding_tol(
+        2 * depth * x.abs().max(), ops=2 * rate * seconds + 1)
 
 
 # --- validation --------------------------------------------------------------------------------

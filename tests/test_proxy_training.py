@@ -1,13 +1,14 @@
 """Training the compressor proxy: a real Lightning Trainer, the CLI, and the exported weights."""
 
 import json
-import subprocess
-import sys
+import math
 from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
+from _signals import seeded
+from _tolerances import PROXY_GROWTH, assert_within_rounding
 
 from dasp_blind import pretrained
 from dasp_blind.data.modules import EffectDataModule
@@ -15,7 +16,6 @@ from dasp_blind.effects import Compressor, ProxyCompressor
 from dasp_blind.nn import PROXY_CONTROLS
 from dasp_blind.training.proxy import CompressorProxyModule
 
-ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
 
 
@@ -25,9 +25,22 @@ def small_data(**kwargs) -> EffectDataModule:
     return EffectDataModule(**{**args, **kwargs})
 
 
+def seeded_default_init(module: torch.nn.Module, seed: int) -> None:
+    """PyTorch's default initialisation of every Linear and Conv1d in ``module`` (weights and
+    biases uniform in ±1/sqrt(fan_in)), drawn from ``seed`` instead of the global generator."""
+    gen = seeded(seed)
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv1d)):
+                bound = 1 / math.sqrt(layer.weight[0].numel())
+                for p in (layer.weight, layer.bias):
+                    if p is not None:
+                        p.uniform_(-bound, bound, generator=gen)
+
+
 def test_trainer_fit_reduces_loss_and_exports(tmp_path):
-    pl.seed_everything(0)
     module = CompressorProxyModule(sample_rate=SR, lr=1e-2)
+    seeded_default_init(module, seed=0)
     data = small_data()
     data.setup()
     batch = next(iter(data.val_dataloader()))
@@ -50,29 +63,30 @@ def test_trainer_fit_reduces_loss_and_exports(tmp_path):
     assert meta["init_args"] == {"kernel_size": 13, "num_blocks": 5, "dilation_growth": 10,
                                  "channels": 8, "controls": list(PROXY_CONTROLS)}
     assert meta["sample_rate"] == SR and meta["recipe"]["steps"] == 12
-    assert meta["recipe"]["seed"] == 0 and meta["recipe"]["data"]["seed"] == 0
+    # no seed_everything in this test: the recipe says so; the data's own seed is recorded
+    assert meta["recipe"]["seed"] is None and meta["recipe"]["data"]["seed"] == 0
     assert set(meta["metrics"]) == {"val_loss", "val_mae", "measured_on"}
     assert pretrained.info(weights) == meta
     proxy = pretrained.load(weights)
     for a, b in zip(proxy.state_dict().values(), module.proxy.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     effect = ProxyCompressor(SR, proxy=weights)
-    assert torch.allclose(effect(batch["dry"], batch["q"]), module(batch["dry"], batch["q"]))
+    assert_within_rounding(effect(batch["dry"], batch["q"]), module(batch["dry"], batch["q"]),
+                           ops=2 * PROXY_GROWTH["ops"], terms=PROXY_GROWTH["terms"])
     resumed = CompressorProxyModule(sample_rate=SR, init_weights=str(weights))
     assert torch.equal(resumed.proxy.head.weight, module.proxy.head.weight)
     with pytest.raises(ValueError, match="init_weights"):
         CompressorProxyModule(sample_rate=SR, channels=4, init_weights=str(weights))
 
 
-def test_cli_fit_runs_the_shipped_config(tmp_path):
-    script = Path(sys.executable).parent / "dasp-blind"
-    result = subprocess.run(
-        [str(script), "fit", "--config", str(ROOT / "configs/proxy/compressor.yaml"),
-         "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
-         "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
-         "--data.init_args.train_items", "8", "--data.init_args.val_items", "4",
-         "--data.init_args.duration_s", "0.2", "--data.init_args.num_workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+def test_cli_fit_runs_the_shipped_config(tmp_path, run_cli, repo_root):
+    result = run_cli(
+        "fit", "--config", str(repo_root / "configs/proxy/compressor.yaml"),
+        "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
+        "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
+        "--data.init_args.train_items", "8", "--data.init_args.val_items", "4",
+        "--data.init_args.duration_s", "0.2", "--data.init_args.num_workers", "1",
+        cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     exported = list(tmp_path.rglob("compressor_proxy.pt"))
     assert len(exported) == 1

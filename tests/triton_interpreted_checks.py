@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import torch
+from _signals import randn, seeded
 
 from dasp_blind.functional import dynamics
 
@@ -32,7 +33,7 @@ def run_both(x: torch.Tensor, params: list[torch.Tensor], knee: torch.Tensor):
 
 
 def check_matches_numba_path() -> None:
-    gen = torch.Generator().manual_seed(0)
+    gen = seeded(0)
     for channels, knee_value in ((1, 0.0), (2, 6.0)):
         env = torch.linspace(0.02, 1.0, 300, dtype=torch.float64) ** 2
         x = torch.randn(2, channels, 300, generator=gen, dtype=torch.float64) * env
@@ -50,7 +51,7 @@ def check_matches_numba_path() -> None:
 
 
 def check_sidechain_and_lookahead() -> None:
-    gen = torch.Generator().manual_seed(2)
+    gen = seeded(2)
     x = 0.3 * torch.randn(2, 1, 200, generator=gen, dtype=torch.float64)
     sidechain = torch.randn(2, 2, 200, generator=gen, dtype=torch.float64)
     results = {}
@@ -68,8 +69,7 @@ def check_sidechain_and_lookahead() -> None:
 
 def check_float32_and_gradcheck() -> None:
     dynamics._uses_triton = lambda _x: True
-    gen = torch.Generator().manual_seed(1)
-    x32 = 0.5 * torch.randn(1, 2, 100, generator=gen)
+    x32 = randn(1, 2, 100, seed=1, scale=0.5)
     y32 = dynamics.compressor(x32, FS, -20.0, 4.0, 1.0, 10.0, 6.0, 2.0)
     assert y32.dtype == torch.float32 and torch.isfinite(y32).all()
     x = x32.double().requires_grad_(True)

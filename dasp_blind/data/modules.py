@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader
 
 from ..effects.base import Effect
@@ -29,9 +30,9 @@ class EffectDataModule(pl.LightningDataModule):
     * ``"musdb"``: MUSDB's train subset with ``split="train"``, the train subset with
       ``split="valid"`` and the test subset, with the same three seeds.
 
-    The train loader shuffles; val and test do not. With ``num_workers > 0`` the workers are
-    persistent. Every item depends only
-    on its index and seed, so a batch is the same for any number of workers.
+    The train loader shuffles, in an order drawn from ``seed``; val and test do not. With
+    ``num_workers > 0`` the workers are persistent. Every item depends only on its index and
+    seed, so a batch is the same for any number of workers.
 
     Args:
         effect: the effect that makes the wet signals (e.g. ``dasp_blind.effects.Compressor``).
@@ -104,13 +105,17 @@ class EffectDataModule(pl.LightningDataModule):
                 setattr(self, f"{split}_set", self._build(split))
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        # the shuffling order follows the module's seed, not torch's global generator
+        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         dataset = getattr(self, f"{split}_set")
         if dataset is None:
             self.setup({"train": "fit", "val": "validate", "test": "test"}[split])
             dataset = getattr(self, f"{split}_set")
         if self.hparams.num_workers == 0:
-            return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle)
+            return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
+                              generator=generator)
         return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
+                          generator=generator,
                           num_workers=self.hparams.num_workers, persistent_workers=True,
                           multiprocessing_context=self.hparams.multiprocessing_context)
 
