@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from torch import Tensor, nn
 
-from .._checks import ParamLike, as_batched, check_audio, check_sample_rate
+from .._checks import ParamLike, as_batched, check_audio, check_sample_rate, half_as_float32
 from ..params import ParamSpace
 
 
@@ -21,6 +21,8 @@ class Effect(nn.Module):
       ``[0, 1]`` (what a network outputs).
     * ``process(x, params)`` takes physical parameters, a dict ``name -> (batch,) tensor or
       float``; missing names take their defaults.
+
+    Both run float16 / bfloat16 audio in float32 and return it in its own dtype.
     """
 
     param_space: ParamSpace
@@ -34,6 +36,7 @@ class Effect(nn.Module):
         """Number of controls (columns of ``q``)."""
         return len(self.param_space)
 
+    @half_as_float32
     def forward(self, x: Tensor, q: Tensor) -> Tensor:
         """Apply the effect with normalised controls.
 
@@ -51,6 +54,7 @@ class Effect(nn.Module):
         params = self.param_space.denormalize(q.to(x.dtype) if isinstance(q, Tensor) else q)
         return self._process(x, self._bounded(params))
 
+    @half_as_float32
     def process(self, x: Tensor, params: Mapping[str, ParamLike] | None = None) -> Tensor:
         """Apply the effect with physical parameters.
 
