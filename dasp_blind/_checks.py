@@ -2,84 +2,195 @@
 
 Each helper raises :class:`ValueError` naming the argument, what was given and what is
 allowed, so that bad input never turns into a silent NaN further down the graph.
+
+Input rules that hold for every functional op and every effect:
+
+* audio is a finite float tensor of shape ``(batch, channels, samples)`` with at least one item,
+  one channel and one sample (:func:`check_audio`);
+* float16 / bfloat16 audio is computed in float32 and returned in its own dtype
+  (:func:`half_as_float32`);
+* a number argument never accepts a ``bool`` (``sample_rate=True`` is not 1 Hz) and an argument
+  documented as a Python number never accepts a tensor (its gradient would be lost).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import Tensor
 
 ParamLike = Tensor | float | int
 
+#: Audio dtypes accepted by :func:`check_audio`.
+AUDIO_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+#: Half-precision dtypes that :func:`half_as_float32` computes in float32.
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+F = TypeVar("F", bound=Callable)
+
 
 def check_audio(x: Tensor, name: str = "x") -> Tensor:
-    """Check that ``x`` is a finite float tensor of shape ``(batch, channels, samples)``."""
+    """Check that ``x`` is a finite float tensor of shape ``(batch, channels, samples)`` holding
+    at least one item, one channel and one sample."""
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (batch, channels, samples), "
                          f"got {type(x).__name__}")
     if x.dim() != 3:
         raise ValueError(f"{name} must have shape (batch, channels, samples), "
                          f"got a tensor of rank {x.dim()} with shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be float32 or float64, got {x.dtype}")
-    if x.shape[-1] == 0:
-        raise ValueError(f"{name} must hold at least one sample, got shape {tuple(x.shape)}")
+    if x.dtype not in AUDIO_DTYPES:
+        raise ValueError(f"{name} must be float16, bfloat16, float32 or float64, got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must hold at least one item, one channel and one sample, "
+                         f"got shape {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or Inf values")
     return x
 
 
+def half_as_float32(arg: str | F = "x") -> F | Callable[[F], F]:
+    """Decorator: run ``fn`` in float32 when its tensor argument ``arg`` is float16 / bfloat16.
+
+    Every float16 / bfloat16 tensor among the arguments is cast to float32 (differentiably),
+    ``fn`` runs, and a tensor result is cast back to the dtype of ``arg``. Other dtypes pass
+    through untouched. Use as ``@half_as_float32`` (the argument ``x``) or
+    ``@half_as_float32("like")``.
+    """
+    if callable(arg):
+        return half_as_float32("x")(arg)
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                return fn(*args, **kwargs)
+            key = bound.arguments.get(arg)
+            if not isinstance(key, Tensor) or key.dtype not in HALF_DTYPES:
+                return fn(*args, **kwargs)
+            for name, value in bound.arguments.items():
+                if isinstance(value, Tensor) and value.dtype in HALF_DTYPES:
+                    bound.arguments[name] = value.float()
+            out = fn(*bound.args, **bound.kwargs)
+            return out.to(key.dtype) if isinstance(out, Tensor) else out
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def check_number(value: object, name: str) -> float:
+    """Check that ``value`` is a finite real number (not a bool, not a tensor); return a float."""
+    return _number_or_raise(value, name, "a finite number")
+
+
 def check_positive(value: float, name: str) -> float:
-    """Check that ``value`` is a finite number ``> 0`` and return it as ``float``."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
+    """Check that ``value`` is a finite number ``> 0`` (not a bool, not a tensor)."""
+    number = _number_or_raise(value, name, "a positive number")
+    if number <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return number
 
 
-def check_non_negative(value: object, name: str) -> float:
-    """Check that ``value`` is a finite real number ``>= 0`` (not a bool, not a tensor) and
-    return it as ``float``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+def check_non_negative(value: float, name: str) -> float:
+    """Check that ``value`` is a finite number ``>= 0`` (not a bool, not a tensor)."""
+    number = _number_or_raise(value, name, "a number >= 0")
+    if number < 0:
         raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return number
 
 
+def check_int(value: object, name: str, low: int | None = None) -> int:
+    """Check that ``value`` is an integer (``3``, ``np.int64(3)`` or ``3.0``; not a bool, not a
+    tensor) ``>= low``; return it as ``int``."""
+    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be an integer, got {_show(value)}")
+    number = float(value)
+    if not math.isfinite(number) or not number.is_integer():
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if low is not None and number < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Check a random seed: an integer ``>= 0`` (what ``numpy.random.default_rng`` takes)."""
+    if isinstance(seed, (bool, Tensor)) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= 0, got {_show(seed)}")
+    if seed < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
 def check_integer_rate(sample_rate: object, name: str = "sample_rate") -> int:
-    """A positive integer sample rate (``44100.0`` is accepted, ``44100.5`` is not)."""
-    if isinstance(sample_rate, bool):
-        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
-    try:
-        value = float(sample_rate)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}") from None
-    if not math.isfinite(value) or value <= 0 or not value.is_integer():
+    """A positive integer sample rate (``44100.0`` is accepted; ``44100.5`` and ``True`` are
+    not)."""
+    value = _number_or_raise(sample_rate, name, "a positive integer")
+    if value <= 0 or not value.is_integer():
         raise ValueError(f"{name} must be a positive integer, got {sample_rate!r}")
     return int(value)
 
 
 def check_sample_rate(sample_rate: float, name: str = "sample_rate") -> float:
-    """Check that a sample rate is a finite positive number and return it as ``float``."""
+    """Check that a sample rate is a finite positive number (not a bool) and return a float."""
     return check_positive(sample_rate, name)
 
 
+def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _number_or_raise(value: object, name: str, allowed: str) -> float:
+    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {allowed}, got {_show(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return number
+
+
+def _show(value: object) -> str:
+    """``repr`` of a value for an error message; tensors by type and shape."""
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return repr(value)
+
+
+def check_tensor(value: object, name: str, shape: str) -> Tensor:
+    """Check that ``value`` is a finite real floating-point tensor (``shape`` is only used in the
+    message)."""
+    if not isinstance(value, Tensor):
+        raise ValueError(f"{name} must be a tensor of shape {shape}, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or Inf values")
+    return value
+
+
 def as_batched(value: ParamLike, batch: int, like: Tensor, name: str) -> Tensor:
-    """Turn a float or a ``(batch,)`` / ``(1,)`` tensor into a ``(batch,)`` tensor on ``like``'s
-    device and dtype.
+    """Turn a number or a ``(batch,)`` / ``(1,)`` / 0-d tensor into a ``(batch,)`` tensor on
+    ``like``'s device and dtype.
 
     Raises:
-        ValueError: if the value is not finite or its batch size differs from ``batch``.
+        ValueError: on a bool, a non-number, a non-real tensor, a wrong shape, a batch size
+            other than 1 or ``batch``, or a value that is not finite (in ``like``'s dtype).
     """
     if isinstance(value, Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise ValueError(f"{name} must be a real number or tensor, got a {value.dtype} tensor")
         t = value.to(device=like.device, dtype=like.dtype)
         if t.dim() == 0:
             t = t.reshape(1)
@@ -91,13 +202,11 @@ def as_batched(value: ParamLike, batch: int, like: Tensor, name: str) -> Tensor:
                              f"{batch}")
         t = t.expand(batch)
     else:
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a float or a tensor, got {value!r}") from None
-        t = torch.full((batch,), f, device=like.device, dtype=like.dtype)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{name} must be a float or a tensor, got {value!r}")
+        t = torch.full((batch,), float(value), device=like.device, dtype=like.dtype)
     if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains NaN or Inf values")
+        raise ValueError(f"{name} contains NaN or Inf values (in {like.dtype})")
     return t
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from ._checks import ParamLike
+from ._checks import ParamLike, check_int, check_number
 
 _SCALES = ("lin", "log")
 # Relative slack allowed when checking ranges, so that q -> p -> q round trips in float32 pass.
@@ -44,11 +44,17 @@ class ParamSpec:
     default: float | None = None
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("name must be a non-empty string")
-        if self.scale not in _SCALES:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.scale, str) or self.scale not in _SCALES:
             raise ValueError(f"scale of {self.name!r} must be one of {_SCALES}, got {self.scale!r}")
-        if not (math.isfinite(self.min) and math.isfinite(self.max)) or self.min >= self.max:
+        if not isinstance(self.unit, str):
+            raise ValueError(f"unit of {self.name!r} must be a string, got {self.unit!r}")
+        # Numbers only (no bools, tensors or strings), stored as floats.
+        for field in ("min", "max") + (("default",) if self.default is not None else ()):
+            value = check_number(getattr(self, field), f"{field} of {self.name!r}")
+            object.__setattr__(self, field, value)
+        if self.min >= self.max:
             raise ValueError(f"range of {self.name!r} must satisfy min < max (both finite), "
                              f"got [{self.min}, {self.max}]")
         if self.scale == "log" and self.min <= 0:
@@ -88,6 +94,8 @@ class ParamSpec:
 
     def prefixed(self, prefix: str) -> ParamSpec:
         """Copy of this spec named ``prefix.name``."""
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
         return replace(self, name=f"{prefix}.{self.name}")
 
 
@@ -99,7 +107,12 @@ class ParamSpace:
     """
 
     def __init__(self, specs: Iterable[ParamSpec]):
+        if isinstance(specs, (str, bytes)):
+            raise ValueError(f"specs must be an iterable of ParamSpec, got {specs!r}")
         self.specs: tuple[ParamSpec, ...] = tuple(specs)
+        wrong = [s for s in self.specs if not isinstance(s, ParamSpec)]
+        if wrong:
+            raise ValueError(f"specs must be ParamSpec instances, got {type(wrong[0]).__name__}")
         names = [s.name for s in self.specs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -147,11 +160,15 @@ class ParamSpace:
 
     # --- conversions --------------------------------------------------------------------------
     def check_normalized(self, q: Tensor, name: str = "q") -> Tensor:
-        """Check that ``q`` has shape ``(batch, len(self))``, is finite and lies in ``[0, 1]``."""
-        if not isinstance(q, Tensor) or q.dim() != 2 or q.shape[1] != len(self):
+        """Check that ``q`` is a float tensor of shape ``(batch, len(self))`` with ``batch >= 1``,
+        finite and in ``[0, 1]``."""
+        if not isinstance(q, Tensor) or q.dim() != 2 or q.shape[1] != len(self) \
+                or q.shape[0] < 1:
             shape = tuple(q.shape) if isinstance(q, Tensor) else type(q).__name__
-            raise ValueError(f"{name} must have shape (batch, {len(self)}) for parameters "
-                             f"{self.names}, got {shape}")
+            raise ValueError(f"{name} must have shape (batch, {len(self)}) with batch >= 1 for "
+                             f"parameters {self.names}, got {shape}")
+        if not q.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor, got {q.dtype}")
         d = q.detach()
         bad = (d < -_RANGE_SLACK) | (d > 1 + _RANGE_SLACK) | ~torch.isfinite(d)
         if bool(bad.any()):
@@ -171,14 +188,16 @@ class ParamSpace:
         """Map physical parameters to ``q`` of shape ``(batch, len(self))``.
 
         Every name of the space must be given; a float counts as batch size 1 and is broadcast.
+        Values are numbers (not bools) or real tensors of shape ``()``, ``(1,)`` or ``(batch,)``.
         """
+        _check_mapping(params)
         unknown = [k for k in params if k not in self._index]
         if unknown:
             raise ValueError(f"unknown parameter names {unknown}; known names: {self.names}")
         missing = [n for n in self.names if n not in params]
         if missing:
             raise ValueError(f"missing parameters {missing} for space {self.names}")
-        tensors = [torch.as_tensor(params[n]) for n in self.names]
+        tensors = [_as_param_tensor(params[n], n) for n in self.names]
         ref = next((t for t in tensors if t.is_floating_point()), None)
         dtype = ref.dtype if ref is not None else torch.get_default_dtype()
         device = ref.device if ref is not None else None
@@ -199,6 +218,7 @@ class ParamSpace:
         Raises:
             ValueError: on an unknown name.
         """
+        _check_mapping(params)
         unknown = [k for k in params if k not in self._index]
         if unknown:
             raise ValueError(f"unknown parameter names {unknown}; known names: {self.names}")
@@ -206,7 +226,8 @@ class ParamSpace:
 
     def default(self, batch_size: int = 1, device: torch.device | str | None = None,
                 dtype: torch.dtype | None = None) -> Tensor:
-        """Normalised defaults, shape ``(batch_size, len(self))``."""
+        """Normalised defaults, shape ``(batch_size, len(self))``, ``batch_size >= 1``."""
+        batch_size = check_int(batch_size, "batch_size", low=1)
         q = torch.tensor([[float(s.normalize(torch.tensor(s.default_value, dtype=torch.float64)))
                            for s in self.specs]], dtype=dtype or torch.get_default_dtype(),
                          device=device)
@@ -219,9 +240,28 @@ class ParamSpace:
 
         Uniform in ``q`` means log-uniform in physical units for log-scaled parameters.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator or None, got "
+                             f"{type(generator).__name__}")
         gen_device = generator.device if generator is not None else device
         q = torch.rand(batch_size, len(self), generator=generator, device=gen_device,
                        dtype=dtype or torch.get_default_dtype())
         return q.to(device) if device is not None else q
+
+
+def _check_mapping(params: object) -> None:
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a mapping name -> value, got {type(params).__name__}")
+
+
+def _as_param_tensor(value: ParamLike, name: str) -> Tensor:
+    """A physical value as a tensor of rank <= 1; numbers (not bools) or real tensors."""
+    if isinstance(value, Tensor):
+        if value.dtype == torch.bool or value.is_complex():
+            raise ValueError(f"parameter {name!r} must be real, got a {value.dtype} tensor")
+        if value.dim() > 1:
+            raise ValueError(f"parameter {name!r} must be a float or a tensor of shape (batch,), "
+                             f"got shape {tuple(value.shape)}")
+        return value
+    return torch.as_tensor(check_number(value, f"parameter {name!r}"))

@@ -5,7 +5,6 @@ Used by ``dasp-blind demo`` (``make demo``) and by the figures of the documentat
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +65,7 @@ def level_dbfs(x: Tensor) -> tuple[float, float]:
     """Peak and RMS level of ``x`` in dBFS (−inf for silence)."""
     peak = float(x.abs().max())
     rms = float(x.square().mean().sqrt())
-    to_db = lambda v: 20 * math.log10(v) if v > 0 else -math.inf  # noqa: E731
-    return to_db(peak), to_db(rms)
+    return F.gain_to_db(peak), F.gain_to_db(rms)
 
 
 def format_params(params: dict[str, float]) -> str:
@@ -119,12 +117,12 @@ def plot_eq_responses(ax, sample_rate: float = 44100.0) -> None:
     q = peq.param_space.sample(4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     for i, p in enumerate([peq.param_space.denormalize(q[i:i + 1]) for i in range(4)]):
         h = F.sos_frequency_response(peq.sos(p), freqs, sample_rate)[0]
-        ax.semilogx(freqs, 20 * torch.log10(h.abs()), lw=0.8, alpha=0.6,
+        ax.semilogx(freqs, F.gain_to_db(h.abs()), lw=0.8, alpha=0.6,
                     label="random PEQ" if i == 0 else None)
     for item in tour_items(sample_rate)[:2]:
         params = item.effect.physical_params(item.params, one.double())
         h = F.sos_frequency_response(item.effect.sos(params), freqs, sample_rate)[0]
-        ax.semilogx(freqs, 20 * torch.log10(h.abs()), lw=2, label=item.name)
+        ax.semilogx(freqs, F.gain_to_db(h.abs()), lw=2, label=item.name)
     ax.set(xlabel="frequency (Hz)", ylabel="magnitude (dB)", title="EQ magnitude responses",
            ylim=(-18, 18))
     ax.grid(True, which="both", alpha=0.3)
@@ -184,7 +182,7 @@ def plot_gain_reduction(ax, dry: Tensor, sample_rate: int) -> None:
     for label, wet in (("exact, attack 5 ms / release 100 ms", exact),
                        ("simplified, τ = 20 ms", simple)):
         ratio = (wet[0, 0, :n].abs().clamp_min(1e-9) / ref).clamp_min(1e-6)
-        reduction = -20 * torch.log10(ratio)
+        reduction = -F.gain_to_db(ratio)
         reduction[dry[0, 0, :n].abs() < 1e-4] = float("nan")
         ax.plot(t, reduction, lw=0.8, label=label)
     ax.set(xlabel="time (s)", ylabel="gain reduction (dB)",

@@ -5,13 +5,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from dasp_blind import functional as F  # noqa: E402
-from dasp_blind.data import synthetic_music  # noqa: E402
-from dasp_blind.effects import Compressor, ProxyCompressor  # noqa: E402
-from dasp_blind.tour import (  # noqa: E402
+from dasp_blind import functional as F
+from dasp_blind.data import synthetic_music
+from dasp_blind.effects import Compressor, ProxyCompressor
+from dasp_blind.tour import (
     plot_clipper_curves,
     plot_eq_responses,
     plot_gain_reduction,

@@ -90,6 +90,7 @@ def test_forward_with_default_q_equals_process_defaults(effect_cls):
 def test_polynomial_defaults_are_identity_on_zero_mean_input(effect_cls):
     x = audio(dtype=F64)
     x = x - x.mean(dim=-1, keepdim=True)
+    x = x / x.abs().amax()  # inside the shapers' domain [-1, 1]
     assert torch.allclose(effect_cls(FS).process(x, {}), x, atol=1e-12)
 
 

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .._checks import check_integer_rate, check_positive
+from .._checks import check_integer_rate, check_positive, check_seed
 from .synthetic import synthetic_music
 
 #: Below this peak a drawn clip counts as silence and is drawn again.
@@ -50,12 +50,6 @@ def _check_num_items(num_items: object) -> int:
             or num_items < 1:
         raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
     return int(num_items)
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    return int(seed)
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
@@ -86,7 +80,7 @@ class ClipSource(Dataset):
         num_items: number of clips (``len`` of the dataset), >= 1.
         duration_s: length of each clip in seconds, > 0.
         sample_rate: sample rate of the clips in Hz (positive integer).
-        seed: integer seed; item ``i`` uses ``numpy.random.default_rng([seed mod 2**64, i])``.
+        seed: integer seed ``>= 0``; item ``i`` uses ``numpy.random.default_rng([seed, i])``.
     """
 
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
@@ -94,7 +88,7 @@ class ClipSource(Dataset):
         self.num_items = _check_num_items(num_items)
         self.duration_s = check_positive(duration_s, "duration_s")
         self.sample_rate = check_integer_rate(sample_rate)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.num_samples = int(round(self.duration_s * self.sample_rate))
         if self.num_samples < 1:
             raise ValueError(f"duration_s={duration_s!r} at sample_rate={sample_rate} gives no "
@@ -105,7 +99,7 @@ class ClipSource(Dataset):
 
     def rng(self, index: int) -> np.random.Generator:
         """The generator that item ``index`` draws from."""
-        return np.random.default_rng([self.seed % 2**64, int(index)])
+        return np.random.default_rng([self.seed, int(index)])
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         raise NotImplementedError

@@ -7,13 +7,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .._checks import check_seed
 from ..effects.base import Effect
 
 
 def _item_seed(seed: int, index: int) -> int:
     """A 63-bit seed for item ``index`` of a dataset seeded with ``seed`` (stable across runs and
     processes, unlike ``hash``)."""
-    state = np.random.SeedSequence([int(seed) % 2**64, int(index), 0x5EED_FA1E]).generate_state(
+    state = np.random.SeedSequence([int(seed), int(index), 0x5EED_FA1E]).generate_state(
         2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
 
@@ -33,7 +34,7 @@ class EffectPairDataset(Dataset):
             :class:`~dasp_blind.data.clips.SyntheticClips`).
         effect: the effect that makes the wet signal (an :class:`~dasp_blind.effects.Effect`,
             e.g. a ``Chain``); it is put in eval mode for each item.
-        seed: integer seed of the controls.
+        seed: integer seed of the controls, ``>= 0``.
     """
 
     def __init__(self, clips: Dataset, effect: Effect, seed: int = 0):
@@ -42,11 +43,9 @@ class EffectPairDataset(Dataset):
         if not isinstance(effect, Effect):
             raise ValueError(f"effect must be a dasp_blind.effects.Effect, got "
                              f"{type(effect).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
         self.clips = clips
         self.effect = effect
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
 
     def __len__(self) -> int:
         return len(self.clips)

@@ -19,7 +19,7 @@ import scipy.signal
 import torch
 from torch import Tensor
 
-from .._checks import check_positive
+from .._checks import check_positive, check_seed
 
 PEAK = 0.9
 # Level variation of ``dynamics=True``: the range of the peak level (dBFS), the largest change
@@ -270,7 +270,8 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
     Args:
         duration_s: length in seconds (> 0).
         sample_rate: sample rate in Hz (integer >= 4000).
-        seed: seed of ``numpy.random.default_rng``; equal seeds give bit-identical audio.
+        seed: seed of ``numpy.random.default_rng``, an integer ``>= 0``; equal seeds give
+            bit-identical audio.
         channels: 1 (mono) or 2 (stereo, parts panned to different positions).
         tempo_bpm: tempo in beats per minute in ``[30, 300]``; drawn from ``[90, 140]`` when
             ``None``.
@@ -284,7 +285,7 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
         ValueError: on an argument outside its range.
     """
     _, sr, n = _check_args(duration_s, sample_rate, channels, tempo_bpm, dynamics)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tempo = float(tempo_bpm) if tempo_bpm is not None else float(rng.uniform(90.0, 140.0))
     step = max(1, int(round(60.0 / tempo / 4 * sr)))  # one sixteenth note in samples
     bar_steps = 16

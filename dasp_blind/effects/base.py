@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from .._checks import ParamLike, as_batched, check_audio, check_sample_rate
+from .._checks import ParamLike, as_batched, check_audio, check_sample_rate, half_as_float32
 from ..params import ParamSpace
 
 
@@ -27,6 +27,9 @@ class Effect(nn.Module):
     names them in :attr:`side_inputs`; they are keyword-only arguments of all three methods.
     Passing a side input that an effect does not take raises a ``ValueError`` naming it;
     ``None`` means "not given".
+
+    ``forward`` and ``process`` run float16 / bfloat16 audio in float32 and return it in its own
+    dtype.
     """
 
     param_space: ParamSpace
@@ -42,6 +45,7 @@ class Effect(nn.Module):
         """Number of controls (columns of ``q``)."""
         return len(self.param_space)
 
+    @half_as_float32
     def forward(self, x: Tensor, q: Tensor, **side_inputs: Any) -> Tensor:
         """Apply the effect with normalised controls.
 
@@ -61,6 +65,7 @@ class Effect(nn.Module):
         params = self.param_space.denormalize(q.to(x.dtype) if isinstance(q, Tensor) else q)
         return self.process_validated(x, self._bounded(params), **side)
 
+    @half_as_float32
     def process(self, x: Tensor, params: Mapping[str, ParamLike] | None = None,
                 **side_inputs: Any) -> Tensor:
         """Apply the effect with physical parameters.

@@ -7,26 +7,50 @@ from collections.abc import Iterable, Mapping
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_audio, check_positive, half_as_float32
 from ..params import ParamSpace
 from .base import Effect
 
 NORMALIZE_MODES = ("none", "peak")
-_EPS = 1e-8
+#: Peak (after DC removal) below which :func:`remove_dc_and_peak_normalize` treats an item as
+#: silence and no longer brings it to peak 1: 1e-5, −100 dB below full scale.
+PEAK_FLOOR = 1e-5
 
 
-def remove_dc_and_peak_normalize(x: Tensor, eps: float = _EPS) -> Tensor:
+@half_as_float32
+def remove_dc_and_peak_normalize(x: Tensor, floor: float = PEAK_FLOOR) -> Tensor:
     """Subtract each item's mean and divide by its peak magnitude (over channels and time).
+
+    With ``c = x − mean(x)``, ``p = max|c|`` and ``m = max(p, floor)`` per item, the output is
+    ``c·p/m²``:
+
+    * ``p >= floor`` (any real signal): ``c/p``, peak exactly 1 — the BE-AFX reference;
+    * ``p < floor`` (silence, near-silence): ``c·p/floor²``, peak ``(p/floor)² < 1``. The gain
+      ``p/floor²`` never exceeds ``1/floor`` and falls to 0 with the signal, so silence gives 0
+      and a zero gradient instead of amplifying rounding noise (and its gradient) by ``1/eps``
+      at every normalisation of a chain.
+
+    Per item, the output moves by at most ``4/max(p, floor) · max|dx|`` (and by
+    ``4p/floor² · max|dx|`` below the floor) for an input change ``dx``, so its gradient is
+    bounded by ``4/floor`` times that of what follows, in the max norm.
 
     Args:
         x: audio ``(batch, channels, samples)``.
-        eps: added to the peak so that silence stays finite.
+        floor: peak below which an item counts as silence, ``> 0``, in the audio's scale.
 
     Returns:
-        Audio of the same shape whose items have zero mean and peak 1 (silence stays 0).
+        Audio of the same shape, dtype and device: zero mean per item, peak 1 above the floor.
     """
+    check_audio(x)
+    return _remove_dc_and_peak_normalize(x, check_positive(floor, "floor"))
+
+
+def _remove_dc_and_peak_normalize(x: Tensor, floor: float) -> Tensor:
+    """Unchecked core of :func:`remove_dc_and_peak_normalize`."""
     centred = x - x.mean(dim=(1, 2), keepdim=True)
     peak = centred.abs().amax(dim=(1, 2), keepdim=True)
-    return centred / (peak + eps)
+    safe = peak.clamp_min(floor)
+    return centred * (peak / safe) / safe  # peak / safe == 1 exactly above the floor
 
 
 class Chain(Effect):
@@ -40,7 +64,9 @@ class Chain(Effect):
         effects: mapping (or iterable of pairs) ``name -> Effect``, in processing order. Names
             must not contain a dot.
         normalize: ``"none"``, or ``"peak"``: remove DC and peak-normalise each item before every
-            effect, as the BE-AFX reference chain does (not between the bands of an EQ).
+            effect, as the BE-AFX reference chain does (not between the bands of an EQ), with
+            :func:`remove_dc_and_peak_normalize`: items quieter than :data:`PEAK_FLOOR`
+            (−100 dB) are treated as silence, so silent items give finite, bounded gradients.
 
     Side input: ``sidechains``, a dict ``effect name -> (batch, channels, samples) tensor``
     routed to that effect's ``sidechain`` (``chain(x, q, sidechains={"comp": kick})``); naming
@@ -96,7 +122,7 @@ class Chain(Effect):
             prefix = name + "."
             own = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
             if self.normalize == "peak":
-                x = remove_dc_and_peak_normalize(x)
+                x = _remove_dc_and_peak_normalize(x, PEAK_FLOOR)
             side = {"sidechain": routed[name]} if name in routed else {}
             x = effect.process_validated(x, own, **side)
         return x

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from .._checks import check_choice
 from ..functional.modulation import LFO_SHAPES, chorus, tremolo
+from ..functional.units import _db_to_gain
 from ..params import ParamSpace, ParamSpec
 from .base import Effect, unsqueeze_param
 
@@ -21,9 +23,7 @@ class Tremolo(Effect):
 
     def __init__(self, sample_rate: float = 44100.0, shape: str = "sine"):
         super().__init__(sample_rate)
-        if shape not in LFO_SHAPES:
-            raise ValueError(f"shape must be one of {LFO_SHAPES}, got {shape!r}")
-        self.shape = shape
+        self.shape = check_choice(shape, "shape", LFO_SHAPES)
         self.param_space = ParamSpace([
             ParamSpec("rate_hz", 0.5, 20.0, "log", "Hz", 5.0),
             ParamSpec("depth", 0.0, 1.0, "lin", "", 0.5),
@@ -76,7 +76,7 @@ class Gain(Effect):
         self.param_space = ParamSpace([ParamSpec("gain_db", -24.0, 24.0, "lin", "dB", 0.0)])
 
     def process_validated(self, x: Tensor, params: dict[str, Tensor]) -> Tensor:
-        return x * 10.0 ** (unsqueeze_param(params["gain_db"]) / 20.0)
+        return x * _db_to_gain(unsqueeze_param(params["gain_db"]))
 
 
 __all__ = ["Chorus", "Gain", "Tremolo"]

@@ -64,7 +64,8 @@ class ParametricClipper(Effect):
 
 class _PolynomialShaper(Effect):
     """24 linear controls ``c<first>`` … in ``[−1, 1]`` (default: ``c1 = 1``, the identity)
-    feeding a polynomial waveshaper applied to the DC-free input."""
+    feeding a polynomial waveshaper applied to the DC-free input, clamped to the shaper's domain
+    ``[−1, 1]``."""
 
     shaper: Callable[[Tensor, Tensor], Tensor]
     first_power: int
@@ -84,8 +85,12 @@ class TaylorClipper(_PolynomialShaper):
     """BE-AFX ``taylor`` waveshaper: ``y = Σ_{k=1..24} c_k·x^k`` (24 controls ``c1`` … ``c24``).
 
     Each coefficient is linear in ``[−1, 1]``; the defaults (``c1 = 1``, the others 0) make the
-    effect the identity on zero-mean audio. As in the reference, the mean over time of every item
-    and channel is removed from the input before the polynomial (so a constant input gives 0).
+    effect the identity on zero-mean audio within ``[−1, 1]``. As in the reference, the mean over
+    time of every item and channel is removed from the input before the polynomial (so a constant
+    input gives 0). The DC-free input is then clamped to ``[−1, 1]``, the domain of
+    :func:`~dasp_blind.functional.taylor`: louder samples are hard-clipped at ±1 instead of
+    overflowing (``x^24`` is ``inf`` in float32 from ``|x| ≈ 40``). Feed it peak-normalised audio
+    (``Chain(normalize="peak")``) for the reference behaviour.
 
     Args:
         sample_rate: sample rate in Hz (unused by the waveshaper itself).
@@ -102,7 +107,8 @@ class ChebyshevClipper(_PolynomialShaper):
     Each coefficient is linear in ``[−1, 1]``; the defaults (``c1 = 1``, the others 0) make the
     effect the identity on zero-mean audio. ``c0`` multiplies ``T_0 = 1`` and adds a constant, as
     in the reference. The mean over time of every item and channel is removed from the input
-    before the polynomial.
+    before the polynomial, and the DC-free input is clamped to ``[−1, 1]``, the domain of
+    :func:`~dasp_blind.functional.chebyshev` (outside it ``T_k`` grows like ``(2x)^k``).
 
     Args:
         sample_rate: sample rate in Hz (unused by the waveshaper itself).

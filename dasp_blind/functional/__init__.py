@@ -1,14 +1,11 @@
 """Pure, batched, differentiable audio operations in physical units.
 
 Audio is ``(batch, channels, samples)``; parameters are floats or ``(batch,)`` tensors.
+float16 / bfloat16 audio is computed in float32 and returned in its own dtype; empty audio
+(no item, channel or sample) raises :class:`ValueError`.
 """
 
-from .dynamics import (
-    compressor,
-    simple_compressor,
-    static_gain_reduction_db,
-    time_constant_to_alpha,
-)
+from .dynamics import compressor, simple_compressor, static_gain_reduction_db
 from .filters import (
     BIQUAD_KINDS,
     biquad,
@@ -30,6 +27,7 @@ from .nonlinear import (
     sox_overdrive,
     taylor,
 )
+from .units import db_to_gain, gain_to_db, ms_to_alpha, time_constant_to_alpha
 
 __all__ = [
     "BIQUAD_KINDS",
@@ -40,11 +38,14 @@ __all__ = [
     "clip_threshold_for_sdr",
     "clip_to_sdr",
     "compressor",
+    "db_to_gain",
     "decay_length",
     "fft_sosfilt",
     "fractional_delay",
+    "gain_to_db",
     "hard_clip",
     "lfo",
+    "ms_to_alpha",
     "parametric_clipper",
     "rfft_response",
     "simple_compressor",

@@ -79,7 +79,7 @@ class Ballistics(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x_l: Tensor, alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:  # noqa: D102
+    def forward(ctx, x_l: Tensor, alpha_attack: Tensor, alpha_release: Tensor) -> Tensor:
         x_l = x_l.detach().contiguous()
         alpha_attack, alpha_release = (a.detach().contiguous() for a in (alpha_attack,
                                                                           alpha_release))
@@ -92,7 +92,7 @@ class Ballistics(torch.autograd.Function):
         return y_l
 
     @staticmethod
-    def backward(ctx, grad_y_l: Tensor):  # noqa: D102
+    def backward(ctx, grad_y_l: Tensor):
         x_l, y_l, attack, alpha_attack, alpha_release = ctx.saved_tensors
         grad_y_l = grad_y_l.to(x_l.dtype).contiguous()
         lam = torch.empty_like(grad_y_l)

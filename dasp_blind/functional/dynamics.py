@@ -20,19 +20,16 @@ from .._checks import (
     ParamLike,
     as_batched,
     check_audio,
-    check_positive,
+    check_non_negative,
     check_range,
     check_sample_rate,
+    half_as_float32,
 )
 from . import _compressor_kernels as kernels
 from .filters import fft_sosfilt
+from .units import GAIN_DB_RANGE, _db_to_gain, _gain_to_db, _ms_to_alpha, time_constant_to_alpha
 
 LEVEL_FLOOR = kernels.LEVEL_FLOOR
-
-
-def time_constant_to_alpha(time_ms: Tensor, sample_rate: float) -> Tensor:
-    """One-pole coefficient ``α = exp(−1 / (τ·fs))`` of a time constant ``τ`` in milliseconds."""
-    return torch.exp(-1.0 / (time_ms * 1e-3 * sample_rate))
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -121,6 +118,7 @@ def _compressor_graph(x: Tensor, sidechain: Tensor | None, threshold: Tensor, ra
     return x * gain.to(x.dtype).unsqueeze(1)
 
 
+@half_as_float32
 def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
                attack_ms: ParamLike, release_ms: ParamLike, knee_db: ParamLike = 0.0,
                makeup_db: ParamLike = 0.0, *, sidechain: Tensor | None = None,
@@ -153,7 +151,7 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
         attack_ms: attack time constant in ms, ``> 0``.
         release_ms: release time constant in ms, ``> 0``.
         knee_db: knee width ``W >= 0`` in dB.
-        makeup_db: makeup gain ``M`` in dB.
+        makeup_db: makeup gain ``M`` in dB, in ``[−120, 120]``.
         sidechain: optional detector signal ``(batch, sidechain_channels, samples)`` (e.g. a kick
             drum ducking a bass); the gain it yields is applied to ``x``. Gradients reach it.
         lookahead_ms: look-ahead in ms, ``>= 0``: the gain reacts to what comes ``L`` samples
@@ -173,7 +171,8 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
     release = check_range(as_batched(release_ms, batch, x, "release_ms"), "release_ms", 0.0,
                           low_inclusive=False)
     knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
-    makeup = as_batched(makeup_db, batch, x, "makeup_db")
+    makeup = check_range(as_batched(makeup_db, batch, x, "makeup_db"), "makeup_db",
+                         *GAIN_DB_RANGE)
     detected = _detector_signal(x, sidechain, lookahead_ms, sample_rate)
     run = _compressor_graph if _uses_triton(x) else _CompressorFunction.apply
     return run(x, detected, threshold, ratio_t, knee, makeup,
@@ -192,9 +191,10 @@ def _detector_signal(x: Tensor, sidechain: Tensor | None, lookahead_ms: float,
         if sidechain.device != x.device:
             raise ValueError(f"sidechain is on {sidechain.device} but x is on {x.device}")
         sidechain = sidechain.to(x.dtype)
+    lookahead_ms = check_non_negative(lookahead_ms, "lookahead_ms")
     if lookahead_ms == 0:
         return sidechain
-    shift = round(check_positive(lookahead_ms, "lookahead_ms") * 1e-3 * sample_rate)
+    shift = round(lookahead_ms * 1e-3 * sample_rate)
     source = x if sidechain is None else sidechain
     return torch.nn.functional.pad(source[..., shift:], (0, min(shift, source.shape[-1])))
 
@@ -226,25 +226,32 @@ def static_gain_reduction_db(level_db: Tensor, threshold_db: Tensor, ratio: Tens
     return torch.where(above, slope * d, torch.where(below, torch.zeros_like(d), in_knee))
 
 
+@half_as_float32
 def simple_compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: ParamLike,
                       time_constant_ms: ParamLike, knee_db: ParamLike = 0.0,
                       makeup_db: ParamLike = 0.0) -> Tensor:
     """Compressor with one linked time constant and no attack/release branching.
 
     The static curve is that of :func:`compressor`; the gain reduction is smoothed by a linear
-    one-pole low-pass ``y_L[n] = α·y_L[n−1] + (1−α)·x_L[n]`` with ``α = exp(−1/(τ·fs))``, run with
-    one FFT pair (:func:`~dasp_blind.functional.fft_sosfilt`), so the whole effect is vectorised.
-    The level is ``20·log10(max_c |x_c| + 1e-6)`` (a smooth floor, so silence has finite
-    gradients).
+    one-pole low-pass ``y_L[n] = α·y_L[n−1] + (1−α)·x_L[n]``, ``y_L[−1] = 0``, with
+    ``α = exp(−1/(τ·fs))`` (computed in float64), run with one FFT pair
+    (:func:`~dasp_blind.functional.fft_sosfilt`), so the whole effect is vectorised. The FFT is
+    padded until the pole has decayed below the dtype's resolution, ``−ln(eps)·τ·fs`` samples
+    (1.5 M samples for 500 ms at 192 kHz in float32), so the smoother stays causal: nothing of
+    a loud passage leaks (wraps around) into what precedes it. Beyond
+    :data:`~dasp_blind.functional.filters.MAX_FFT_TAIL` samples the exact time-domain recursion
+    runs instead. The level is ``20·log10(max_c |x_c| + 1e-6)`` (a smooth floor, so silence has
+    finite gradients).
 
     Args:
         x: audio ``(batch, channels, samples)``.
         sample_rate: sample rate in Hz.
         threshold_db: threshold in dB, float or ``(batch,)``.
         ratio: ratio ``>= 1``.
-        time_constant_ms: the time constant ``τ`` in ms, ``> 0``.
-        knee_db: knee width in dB, ``>= 0``.
-        makeup_db: makeup gain in dB.
+        time_constant_ms: the time constant ``τ`` in ms, ``> 0`` (and short enough that
+            ``α < 1`` in float64: ``τ·fs < 9e15`` ms·Hz).
+        knee_db: knee width in dB, in ``[0, 120]`` (the knee formula squares it).
+        makeup_db: makeup gain in dB, in ``[−120, 120]``.
 
     Returns:
         Compressed audio ``(batch, channels, samples)``.
@@ -256,15 +263,20 @@ def simple_compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ra
     ratio_t = check_range(as_batched(ratio, batch, x, "ratio"), "ratio", 1.0)
     tau = check_range(as_batched(time_constant_ms, batch, x, "time_constant_ms"),
                       "time_constant_ms", 0.0, low_inclusive=False)
-    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
-    makeup = as_batched(makeup_db, batch, x, "makeup_db")
-    level_db = 20 * torch.log10(x.abs().amax(dim=1) + 1e-6)
+    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0,
+                       GAIN_DB_RANGE[1])
+    makeup = check_range(as_batched(makeup_db, batch, x, "makeup_db"), "makeup_db",
+                         *GAIN_DB_RANGE)
+    alpha = _ms_to_alpha(tau.double(), sample_rate)
+    if bool((alpha.detach() >= 1).any()):
+        raise ValueError(f"time_constant_ms must be short enough that the smoother's pole "
+                         f"exp(-1/(tau*fs)) < 1 in float64, got {tau.detach().max().item():g}")
+    level_db = _gain_to_db(x.abs().amax(dim=1) + 1e-6)
     reduction = static_gain_reduction_db(level_db, threshold, ratio_t, knee)
-    alpha = time_constant_to_alpha(tau, sample_rate).double()
     zero, one = torch.zeros_like(alpha), torch.ones_like(alpha)
     sos = torch.stack([1 - alpha, zero, zero, one, -alpha, zero], dim=-1).unsqueeze(1)
     smoothed = fft_sosfilt(reduction.unsqueeze(1), sos)
-    return x * 10 ** ((makeup.reshape(-1, 1, 1) - smoothed) / 20)
+    return x * _db_to_gain(makeup.reshape(-1, 1, 1) - smoothed)
 
 
 __all__ = ["LEVEL_FLOOR", "compressor", "simple_compressor", "static_gain_reduction_db",

@@ -21,10 +21,39 @@ import scipy.signal
 import torch
 from torch import Tensor
 
-from .._checks import ParamLike, as_batched, check_audio, check_range, check_sample_rate
+from .._checks import (
+    HALF_DTYPES,
+    ParamLike,
+    as_batched,
+    check_audio,
+    check_choice,
+    check_int,
+    check_number,
+    check_range,
+    check_sample_rate,
+    check_tensor,
+    half_as_float32,
+)
+from .units import GAIN_DB_RANGE, _db_to_gain
 
 BIQUAD_KINDS = ("peak", "low_shelf", "high_shelf", "lowpass", "highpass")
-_EPS = 1e-12
+#: Longest impulse-response tail (in samples) that :func:`fft_sosfilt` pads for by default; a
+#: cascade whose slowest pole takes longer to decay below the dtype's eps runs in :func:`sosfilt`
+#: instead.
+MAX_FFT_TAIL = 1 << 22
+
+
+def _design_dtype(tensors: list[Tensor]) -> torch.dtype:
+    """dtype of the biquad design: float64 for Python numbers, else the tensors' promoted
+    floating dtype (float16 / bfloat16 raised to float32)."""
+    if not tensors:
+        return torch.float64
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    if not dtype.is_floating_point:
+        return torch.float64
+    return torch.float32 if dtype in HALF_DTYPES else dtype
 
 
 def biquad(kind: str, freq_hz: ParamLike, gain_db: ParamLike, q: ParamLike,
@@ -33,32 +62,35 @@ def biquad(kind: str, freq_hz: ParamLike, gain_db: ParamLike, q: ParamLike,
 
     Shelves use ``α = sin(w0)/(2Q)`` (as in the BE-AFX reference), not the cookbook slope ``S``.
 
+    The coefficients are computed in float64 when every parameter is a Python number (in
+    float32, a 10 Hz peak at 48 kHz is 0.009 dB off), else in the floating dtype of the given
+    tensors (float16 and bfloat16 are raised to float32), on their device.
+
     Args:
         kind: one of ``peak``, ``low_shelf``, ``high_shelf``, ``lowpass``, ``highpass``.
         freq_hz: centre / corner frequency in Hz, ``(batch,)`` or float, in ``(0, sample_rate/2)``.
-        gain_db: gain in dB (ignored by lowpass / highpass), ``(batch,)`` or float.
+        gain_db: gain in dB in ``[−120, 120]`` (ignored by lowpass / highpass), ``(batch,)`` or
+            float.
         q: quality factor ``> 0``, ``(batch,)`` or float.
         sample_rate: sample rate in Hz.
 
     Returns:
         ``(b, a)``, each of shape ``(batch, 3)``, normalised so that ``a[:, 0] == 1``.
     """
-    if kind not in BIQUAD_KINDS:
-        raise ValueError(f"kind must be one of {BIQUAD_KINDS}, got {kind!r}")
+    check_choice(kind, "kind", BIQUAD_KINDS)
     sample_rate = check_sample_rate(sample_rate)
     tensors = [v for v in (freq_hz, gain_db, q) if isinstance(v, Tensor)]
-    like = tensors[0] if tensors else torch.zeros(())
-    if not like.is_floating_point():
-        like = like.float()
+    device = tensors[0].device if tensors else None
+    like = torch.empty(0, dtype=_design_dtype(tensors), device=device)
     batch = max((t.reshape(-1).shape[0] for t in tensors), default=1)
     freq = check_range(as_batched(freq_hz, batch, like, "freq_hz"), "freq_hz", 0.0,
                        sample_rate / 2, low_inclusive=False, high_inclusive=False)
-    gain = as_batched(gain_db, batch, like, "gain_db")
+    gain = check_range(as_batched(gain_db, batch, like, "gain_db"), "gain_db", *GAIN_DB_RANGE)
     qf = check_range(as_batched(q, batch, like, "q"), "q", 0.0, low_inclusive=False)
 
     w0 = 2 * math.pi * freq / sample_rate
     cos_w0, alpha = torch.cos(w0), torch.sin(w0) / (2 * qf)
-    amp = 10 ** (gain / 40)
+    amp = _db_to_gain(gain / 2)  # 10^(gain/40)
     one = torch.ones_like(w0)
     if kind == "peak":
         b = [1 + alpha * amp, -2 * cos_w0, 1 - alpha * amp]
@@ -87,19 +119,33 @@ def biquad(kind: str, freq_hz: ParamLike, gain_db: ParamLike, q: ParamLike,
 
 def biquads_to_sos(sections: list[tuple[Tensor, Tensor]]) -> Tensor:
     """Stack ``[(b, a), ...]`` (each ``(batch, 3)``) into ``sos`` of shape ``(batch, n, 6)``."""
+    if not isinstance(sections, (list, tuple)) or not sections:
+        raise ValueError(f"sections must be a non-empty list of (b, a) pairs, got {sections!r}")
+    shapes = set()
+    for k, pair in enumerate(sections):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"sections[{k}] must be a pair (b, a), got {type(pair).__name__}")
+        for t in pair:
+            check_tensor(t, f"sections[{k}]", "(batch, 3)")
+            if t.dim() != 2 or t.shape[1] != 3:
+                raise ValueError(f"sections[{k}] must hold b and a of shape (batch, 3), "
+                                 f"got {tuple(t.shape)}")
+            shapes.add(tuple(t.shape))
+    if len(shapes) > 1:
+        raise ValueError(f"sections must all have the same shape (batch, 3), got {sorted(shapes)}")
     return torch.stack([torch.cat([b, a], dim=-1) for b, a in sections], dim=1)
 
 
-def check_sos(sos: Tensor, batch: int, name: str = "sos") -> Tensor:
-    """Check that ``sos`` has shape ``(batch or 1, n_sections, 6)``, is finite, with ``a0 != 0``."""
-    if not isinstance(sos, Tensor) or sos.dim() != 3 or sos.shape[-1] != 6:
+def check_sos(sos: Tensor, batch: int | None = None, name: str = "sos") -> Tensor:
+    """Check that ``sos`` is a finite float tensor of shape ``(batch or 1, n_sections, 6)``
+    (any batch when ``batch`` is None) with ``n_sections >= 1`` and ``a0 != 0``."""
+    if not isinstance(sos, Tensor) or sos.dim() != 3 or sos.shape[-1] != 6 or sos.shape[1] < 1:
         shape = tuple(sos.shape) if isinstance(sos, Tensor) else type(sos).__name__
         raise ValueError(f"{name} must have shape (batch, n_sections, 6), got {shape}")
-    if sos.shape[0] not in (1, batch):
+    if batch is not None and sos.shape[0] not in (1, batch):
         raise ValueError(f"{name} has batch size {sos.shape[0]} but the audio has batch size "
                          f"{batch}")
-    if not bool(torch.isfinite(sos).all()):
-        raise ValueError(f"{name} contains NaN or Inf values")
+    check_tensor(sos, name, "(batch, n_sections, 6)")
     if bool((sos[..., 3] == 0).any()):
         raise ValueError(f"{name} has a section with a0 == 0")
     return sos
@@ -110,33 +156,65 @@ def sos_frequency_response(sos: Tensor, freqs_hz: Tensor, sample_rate: float) ->
 
     Args:
         sos: ``(batch, n_sections, 6)``.
-        freqs_hz: ``(n_freqs,)`` frequencies in Hz.
+        freqs_hz: ``(n_freqs,)`` frequencies in Hz (any finite values; the response is periodic
+            in ``sample_rate``).
         sample_rate: sample rate in Hz.
 
     Returns:
         Complex tensor ``(batch, n_freqs)``.
     """
+    check_sos(sos)
     sample_rate = check_sample_rate(sample_rate)
+    check_tensor(freqs_hz, "freqs_hz", "(n_freqs,)")
+    if freqs_hz.dim() != 1:
+        raise ValueError(f"freqs_hz must have shape (n_freqs,), got {tuple(freqs_hz.shape)}")
     w = 2 * math.pi * freqs_hz.to(device=sos.device, dtype=sos.dtype) / sample_rate
     return _cascade_response(_section_polynomials(to_delta_form(sos), _delta_basis(w)))
 
 
-def decay_length(sos: Tensor, tolerance: float = 1e-6, max_length: int = 1 << 18) -> int:
-    """Samples after which the slowest pole of the cascade has decayed below ``tolerance``.
-
-    Uses the largest pole radius ``r`` over the batch: ``ceil(log(tolerance) / log(r))``,
-    capped at ``max_length`` (for poles on or outside the unit circle).
-    """
+def _pole_radius(sos: Tensor) -> float:
+    """Largest pole radius of the cascade over the batch (computed in float64)."""
     a = (sos[..., 3:] / sos[..., 3:4]).detach().to(torch.float64)
     a1, a2 = a[..., 1], a[..., 2]
     disc = torch.sqrt((a1 * a1 - 4 * a2).to(torch.complex128))
-    radius = torch.maximum(((-a1 + disc) / 2).abs(), ((-a1 - disc) / 2).abs())
-    r = float(radius.max())
+    return float(torch.maximum(((-a1 + disc) / 2).abs(), ((-a1 - disc) / 2).abs()).max())
+
+
+def decay_length(sos: Tensor, tolerance: float = 1e-6, max_length: int | None = None) -> int:
+    """Samples after which the slowest pole of the cascade has decayed below ``tolerance``.
+
+    Uses the largest pole radius ``r`` over the batch: ``ceil(log(tolerance) / log(r)) + 2``,
+    capped at ``max_length`` when one is given.
+
+    Args:
+        sos: ``(batch, n_sections, 6)``.
+        tolerance: decay to reach, in ``(0, 1)`` (``1e-6``: 120 dB).
+        max_length: cap in samples (integer ``>= 1``), or None for no cap.
+
+    Raises:
+        ValueError: on bad arguments, or a pole on or outside the unit circle (which never
+            decays) when ``max_length`` is None.
+    """
+    check_sos(sos)
+    tol = check_number(tolerance, "tolerance")
+    if not 0.0 < tol < 1.0:
+        raise ValueError(f"tolerance must lie in (0, 1), got {tolerance!r}")
+    if max_length is not None:
+        max_length = check_int(max_length, "max_length", low=1)
+    return _decay_length(sos, tol, max_length)
+
+
+def _decay_length(sos: Tensor, tolerance: float, max_length: int | None) -> int:
+    """Unchecked core of :func:`decay_length`."""
+    r = _pole_radius(sos)
     if r <= 0:
         return 2
     if r >= 1:
+        if max_length is None:
+            raise ValueError(f"sos has a pole of radius {r:g} >= 1, whose response never decays")
         return max_length
-    return int(min(max_length, math.ceil(math.log(tolerance) / math.log(r)) + 2))
+    length = math.ceil(math.log(tolerance) / math.log(r)) + 2
+    return length if max_length is None else min(max_length, length)
 
 
 def fft_size(num_samples: int, tail: int) -> int:
@@ -144,11 +222,16 @@ def fft_size(num_samples: int, tail: int) -> int:
     return 1 << max(1, math.ceil(math.log2(num_samples + tail)))
 
 
+@half_as_float32
 def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     """Filter with a biquad cascade using one FFT pair for the whole cascade.
 
     ``n_fft`` is the next power of two ``>= T + tail``; ``tail`` defaults to the length after which
-    the slowest pole has decayed by 120 dB (:func:`decay_length`). Pass ``sos`` in float64 for
+    the slowest pole has decayed below the dtype's resolution, ``finfo(x.dtype).eps`` (138 dB in
+    float32, 313 dB in float64; :func:`decay_length`), so what wraps around is below rounding
+    and the result is that of the causal filter. When that tail is longer than
+    :data:`MAX_FFT_TAIL` samples, the exact recursion :func:`sosfilt` runs instead (on the CPU).
+    Pass ``sos`` in float64 for
     accurate low-frequency sections: it is converted to :func:`to_delta_form` in its own dtype
     and only then cast to the dtype of ``x``. The product of the sections'
     responses is evaluated directly at the rfft bins (no FFT of the coefficients), and the backward
@@ -157,7 +240,9 @@ def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     Args:
         x: audio ``(batch, channels, samples)``.
         sos: ``(batch, n_sections, 6)`` (or batch 1, broadcast).
-        tail: zero padding in samples reserved for the impulse-response tail.
+        tail: zero padding in samples reserved for the impulse-response tail, an integer
+            ``>= 0``; None (default) sizes it from the slowest pole, which must then lie inside
+            the unit circle (a ``ValueError`` names ``sos`` otherwise).
 
     Returns:
         Filtered audio, same shape, dtype and device as ``x``.
@@ -165,8 +250,12 @@ def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     check_audio(x)
     check_sos(sos, x.shape[0])
     if tail is None:
-        tail = decay_length(sos)
-    n_fft = fft_size(x.shape[-1], int(tail))
+        tail = _decay_length(sos, torch.finfo(x.dtype).eps, None)
+        if tail > MAX_FFT_TAIL:
+            return sosfilt(x, sos)
+    else:
+        tail = check_int(tail, "tail", low=0)
+    n_fft = fft_size(x.shape[-1], tail)
     delta = to_delta_form(sos).to(x.dtype).expand(x.shape[0], -1, -1)
     return _FFTCascade.apply(x, delta, n_fft)
 
@@ -219,7 +308,14 @@ def _cascade_response(polys: Tensor) -> Tensor:
 
 
 def rfft_response(sos: Tensor, n_fft: int) -> Tensor:
-    """Complex response of a cascade at the ``n_fft // 2 + 1`` bins of an rfft: ``(batch, F)``."""
+    """Complex response of a cascade at the ``n_fft // 2 + 1`` bins of an rfft: ``(batch, F)``.
+
+    Args:
+        sos: ``(batch, n_sections, 6)``.
+        n_fft: FFT size, an integer ``>= 1``.
+    """
+    check_sos(sos)
+    n_fft = check_int(n_fft, "n_fft", low=1)
     delta = to_delta_form(sos)
     return _cascade_response(_section_polynomials(delta, _bin_basis(n_fft, delta)))
 
@@ -237,7 +333,7 @@ class _FFTCascade(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, sos: Tensor, n_fft: int) -> Tensor:  # noqa: D102
+    def forward(ctx, x: Tensor, sos: Tensor, n_fft: int) -> Tensor:
         response = _cascade_response(_section_polynomials(sos, _bin_basis(n_fft, sos)))
         spectrum = torch.fft.rfft(x, n=n_fft)
         ctx.save_for_backward(sos, spectrum if ctx.needs_input_grad[1] else None, response)
@@ -246,7 +342,7 @@ class _FFTCascade(torch.autograd.Function):
         return torch.fft.irfft(spectrum * response.unsqueeze(1), n=n_fft)[..., : x.shape[-1]]
 
     @staticmethod
-    def backward(ctx, grad_y: Tensor):  # noqa: D102
+    def backward(ctx, grad_y: Tensor):
         sos, spectrum, response = ctx.saved_tensors
         n_fft = ctx.n_fft
         grad_spec = torch.fft.rfft(grad_y, n=n_fft)  # (B, C, F)
@@ -296,7 +392,7 @@ class _Biquad(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, b: Tensor, a: Tensor) -> Tensor:  # noqa: D102
+    def forward(ctx, x: Tensor, b: Tensor, a: Tensor) -> Tensor:
         x_np, b_np, a_np = _to_np(x), _to_np(b), _to_np(a)
         v = np.stack([_lfilter_np([1.0], a_np[i], x_np[i]) for i in range(x_np.shape[0])])
         y = np.stack([_lfilter_np(b_np[i], [1.0], v[i]) for i in range(x_np.shape[0])])
@@ -305,7 +401,7 @@ class _Biquad(torch.autograd.Function):
         return torch.from_numpy(y).to(device=x.device, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, grad_y: Tensor):  # noqa: D102
+    def backward(ctx, grad_y: Tensor):
         b, a = ctx.saved_tensors
         b_np, a_np, g = _to_np(b), _to_np(a), _to_np(grad_y)
         v = ctx.v
@@ -320,6 +416,7 @@ class _Biquad(torch.autograd.Function):
         return as_t(grad_x, grad_y), as_t(grad_b, b), as_t(grad_a, a)
 
 
+@half_as_float32
 def sosfilt(x: Tensor, sos: Tensor) -> Tensor:
     """Exact time-domain biquad cascade, like ``scipy.signal.sosfilt``, with zero initial state.
 

@@ -1,8 +1,9 @@
 """Memoryless nonlinearities (clippers, polynomial waveshapers) and the SoX ``overdrive``.
 
 Every function takes audio of shape ``(batch, channels, samples)`` (float32 or float64, any
-device) and parameters that are floats or ``(batch,)`` tensors, and is differentiable w.r.t. the
-audio and every continuous parameter. Outputs keep the shape, dtype and device of the input.
+device; float16 / bfloat16 are computed in float32 and returned in their dtype) and parameters
+that are floats or ``(batch,)`` tensors, and is differentiable w.r.t. the audio and every
+continuous parameter. Outputs keep the shape, dtype and device of the input.
 
 * :func:`hard_clip`, :func:`soft_clip` — gain followed by a hard / ``tanh`` clipper.
 * :func:`clip_to_sdr`, :func:`clip_threshold_for_sdr` — hard clipping whose threshold is chosen
@@ -10,7 +11,8 @@ audio and every continuous parameter. Outputs keep the shape, dtype and device o
   declipping toolbox of Záviška et al.).
 * :func:`parametric_clipper` — the BE-AFX ``dist`` clipper: tanh / cubic / hard shapes blended by
   a continuous ``hardness``, with drive and offset compensation.
-* :func:`taylor`, :func:`chebyshev` — polynomial waveshapers (power and Chebyshev bases).
+* :func:`taylor`, :func:`chebyshev` — polynomial waveshapers (power and Chebyshev bases) on
+  the domain ``[−1, 1]`` (the input is clamped to it).
 * :func:`sox_overdrive` — a differentiable re-implementation of the ``sox`` program's
   ``overdrive`` effect (cubic soft clip with a colour offset, DC blocker, dry mix).
 """
@@ -22,8 +24,9 @@ import math
 import torch
 from torch import Tensor
 
-from .._checks import ParamLike, as_batched, check_audio, check_range
+from .._checks import ParamLike, as_batched, check_audio, check_int, check_range, half_as_float32
 from .filters import sosfilt
+from .units import GAIN_DB_RANGE, _db_to_gain
 
 _EPS = 1e-12
 # Energies are compared in float64, where this is far below any audible level.
@@ -38,8 +41,9 @@ def _col(p: Tensor) -> Tensor:
     return p.reshape(-1, 1, 1)
 
 
-def _db_to_gain(gain_db: Tensor) -> Tensor:
-    return torch.pow(10.0, gain_db / 20.0)
+#: Domain of the polynomial waveshapers: :func:`taylor` and :func:`chebyshev` clamp their input
+#: to ``[−SHAPER_DOMAIN, SHAPER_DOMAIN]``.
+SHAPER_DOMAIN = 1.0
 
 
 # --- hard / soft clipping --------------------------------------------------------------------
@@ -49,12 +53,14 @@ def _gain_and_threshold(x: Tensor, gain_db: ParamLike,
     """Checked linear gain and threshold, each ``(batch, 1, 1)``."""
     check_audio(x)
     batch = x.shape[0]
-    gain = _col(_db_to_gain(as_batched(gain_db, batch, x, "gain_db")))
+    gain = _col(_db_to_gain(check_range(as_batched(gain_db, batch, x, "gain_db"), "gain_db",
+                                        *GAIN_DB_RANGE)))
     theta = _col(check_range(as_batched(threshold, batch, x, "threshold"), "threshold", 0.0,
                              low_inclusive=False))
     return gain, theta
 
 
+@half_as_float32
 def hard_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tensor:
     """Gain followed by a hard clipper: ``y = clamp(10^(gain_db/20)·x, −threshold, threshold)``.
 
@@ -63,7 +69,7 @@ def hard_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tens
 
     Args:
         x: audio ``(batch, channels, samples)``.
-        gain_db: input gain in dB, float or ``(batch,)``.
+        gain_db: input gain in dB, in ``[−120, 120]``, float or ``(batch,)``.
         threshold: clipping level (linear, ``> 0``), float or ``(batch,)``.
 
     Returns:
@@ -73,6 +79,7 @@ def hard_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tens
     return torch.minimum(torch.maximum(gain * x, -theta), theta)
 
 
+@half_as_float32
 def soft_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tensor:
     """Gain followed by a ``tanh`` soft clipper: ``y = threshold·tanh(g·x / threshold)``.
 
@@ -81,7 +88,7 @@ def soft_clip(x: Tensor, gain_db: ParamLike, threshold: ParamLike = 1.0) -> Tens
 
     Args:
         x: audio ``(batch, channels, samples)``.
-        gain_db: input gain in dB, float or ``(batch,)``.
+        gain_db: input gain in dB, in ``[−120, 120]``, float or ``(batch,)``.
         threshold: output saturation level (linear, ``> 0``), float or ``(batch,)``.
 
     Returns:
@@ -98,6 +105,7 @@ def _clip_error_energy(magnitude: Tensor, theta: Tensor) -> Tensor:
     return torch.relu(magnitude - theta.unsqueeze(1)).square().sum(dim=1)
 
 
+@half_as_float32
 def clip_threshold_for_sdr(x: Tensor, sdr_db: ParamLike, max_iter: int = 60) -> Tensor:
     """Clipping threshold ``θ`` per item such that hard clipping at ``±θ`` gives SDR ``sdr_db``.
 
@@ -118,8 +126,7 @@ def clip_threshold_for_sdr(x: Tensor, sdr_db: ParamLike, max_iter: int = 60) -> 
         Thresholds ``(batch,)``, same dtype and device as ``x``; 0 for silent items.
     """
     check_audio(x)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    max_iter = check_int(max_iter, "max_iter", low=1)
     batch = x.shape[0]
     target = check_range(as_batched(sdr_db, batch, x, "sdr_db"), "sdr_db", 0.0,
                          low_inclusive=False)
@@ -129,7 +136,7 @@ def clip_threshold_for_sdr(x: Tensor, sdr_db: ParamLike, max_iter: int = 60) -> 
     with torch.no_grad():
         magnitude = xd.abs()
         energy = magnitude.square().sum(dim=1)
-        allowed = energy * torch.pow(10.0, -target_d / 10.0)  # ‖e‖² at the target SDR
+        allowed = energy * _db_to_gain(-target_d) ** 2  # ‖e‖² at the target SDR
         lo = torch.zeros_like(energy)
         hi = magnitude.amax(dim=1)
         for _ in range(max_iter):
@@ -155,6 +162,7 @@ def clip_threshold_for_sdr(x: Tensor, sdr_db: ParamLike, max_iter: int = 60) -> 
     return theta.to(x.dtype)
 
 
+@half_as_float32
 def clip_to_sdr(x: Tensor, sdr_db: ParamLike, max_iter: int = 60) -> Tensor:
     """Hard-clip each item at the threshold that gives it the target SDR.
 
@@ -184,6 +192,7 @@ def _hard_shape(u: Tensor) -> Tensor:
     return u.clamp(-1.0, 1.0)
 
 
+@half_as_float32
 def parametric_clipper(x: Tensor, drive_db: ParamLike, offset: ParamLike,
                        hardness: ParamLike) -> Tensor:
     """BE-AFX parametric clipper (``HardnessDist``): three shapes blended by ``hardness``.
@@ -207,8 +216,8 @@ def parametric_clipper(x: Tensor, drive_db: ParamLike, offset: ParamLike,
     """
     check_audio(x)
     batch = x.shape[0]
-    drive = _col(check_range(as_batched(drive_db, batch, x, "drive_db"), "drive_db", -120.0,
-                             120.0))
+    drive = _col(check_range(as_batched(drive_db, batch, x, "drive_db"), "drive_db",
+                             *GAIN_DB_RANGE))
     gain, inv_gain = _db_to_gain(drive), _db_to_gain(-drive)  # no division by the gain
     o = _col(check_range(as_batched(offset, batch, x, "offset"), "offset", 0.0, 1.0))
     h = _col(check_range(as_batched(hardness, batch, x, "hardness"), "hardness", 0.0, 2.0))
@@ -230,13 +239,23 @@ def _check_coeffs(coeffs: Tensor, x: Tensor, name: str = "coeffs") -> Tensor:
     if coeffs.shape[0] not in (1, x.shape[0]):
         raise ValueError(f"{name} has batch size {coeffs.shape[0]} but the audio has batch size "
                          f"{x.shape[0]}")
-    if not coeffs.is_floating_point() or not bool(torch.isfinite(coeffs).all()):
-        raise ValueError(f"{name} must hold finite floating-point values")
-    return coeffs.to(device=x.device, dtype=x.dtype).expand(x.shape[0], -1)
+    if not coeffs.is_floating_point():
+        raise ValueError(f"{name} must hold finite floating-point values, got {coeffs.dtype}")
+    c = coeffs.to(device=x.device, dtype=x.dtype)
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError(f"{name} must hold finite floating-point values, got NaN or Inf "
+                         f"(in {x.dtype})")
+    return c.expand(x.shape[0], -1)
 
 
+@half_as_float32
 def taylor(x: Tensor, coeffs: Tensor) -> Tensor:
     """Power-series waveshaper ``y = Σ_{k=1..K} c_k·x^k`` (no constant term), by Horner's rule.
+
+    Domain: ``[−1, 1]``. The input is clamped to it first (a hard clip at ±1, whose gradient is
+    0 outside), so the output stays finite and ``|y| <= Σ|c_k|`` whatever the input level:
+    unclamped, ``x^24`` overflows float32 from ``|x| ≈ 40``. Feed peak-normalised audio (as
+    ``Chain(normalize="peak")`` does) for the reference behaviour.
 
     Args:
         x: audio ``(batch, channels, samples)``.
@@ -247,18 +266,24 @@ def taylor(x: Tensor, coeffs: Tensor) -> Tensor:
     """
     check_audio(x)
     c = _check_coeffs(coeffs, x)
+    x = x.clamp(-SHAPER_DOMAIN, SHAPER_DOMAIN)
     acc = _col(c[:, -1]).expand_as(x)
     for k in range(c.shape[1] - 2, -1, -1):
         acc = _col(c[:, k]) + x * acc
     return x * acc
 
 
+@half_as_float32
 def chebyshev(x: Tensor, coeffs: Tensor) -> Tensor:
     """Chebyshev-series waveshaper ``y = Σ_{k=0..K−1} c_k·T_k(x)`` (Clenshaw's recurrence).
 
     ``T_0 = 1``, ``T_1 = x``, ``T_k = 2x·T_{k−1} − T_{k−2}``; for ``|x| <= 1``,
     ``T_k(cos φ) = cos(kφ)``, so ``c_k`` sets the level of the ``k``-th harmonic of a full-scale
     sinusoid. The sum includes the constant ``c_0``.
+
+    Domain: ``[−1, 1]``, where ``|T_k| <= 1``; outside it ``T_k`` grows like ``(2x)^k``. The input
+    is clamped to ``[−1, 1]`` first (a hard clip at ±1, whose gradient is 0 outside), so the
+    output stays finite and ``|y| <= Σ|c_k|`` whatever the input level.
 
     Args:
         x: audio ``(batch, channels, samples)``.
@@ -269,6 +294,7 @@ def chebyshev(x: Tensor, coeffs: Tensor) -> Tensor:
     """
     check_audio(x)
     c = _check_coeffs(coeffs, x)
+    x = x.clamp(-SHAPER_DOMAIN, SHAPER_DOMAIN)
     b1 = torch.zeros_like(x)
     b2 = torch.zeros_like(x)
     two_x = 2.0 * x
@@ -279,6 +305,7 @@ def chebyshev(x: Tensor, coeffs: Tensor) -> Tensor:
 
 # --- SoX overdrive ---------------------------------------------------------------------------
 
+@half_as_float32
 def sox_overdrive(x: Tensor, gain_db: ParamLike = 20.0, colour: ParamLike = 20.0) -> Tensor:
     """The ``sox`` program's ``overdrive`` effect (SoX 14.4 ``overdrive.c``), differentiable.
 
@@ -317,6 +344,7 @@ def sox_overdrive(x: Tensor, gain_db: ParamLike = 20.0, colour: ParamLike = 20.0
 
 
 __all__ = [
+    "SHAPER_DOMAIN",
     "chebyshev",
     "clip_threshold_for_sdr",
     "clip_to_sdr",

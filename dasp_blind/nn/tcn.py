@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..functional.units import _db_to_gain
+
 
 def receptive_field(kernel_size: int, dilations: list[int]) -> int:
     """Samples seen by a stack of dilated convolutions: ``k + (k − 1)·Σ(d) − (k − 1)``."""
@@ -155,11 +157,11 @@ class TCNCompressorProxy(nn.Module):
         """
         batch, channels, length = x.shape
         folded = x.reshape(batch * channels, 1, length)
-        scale = 10 ** (threshold_db.to(x.dtype) / 20)
+        scale = _db_to_gain(threshold_db.to(x.dtype))
         scale = scale.repeat_interleave(channels).reshape(-1, 1, 1)
         cond = controls.to(x.dtype).repeat_interleave(channels, dim=0)
         mask = self.gain(folded / scale, cond)
-        makeup = 10 ** (makeup_db.to(x.dtype) / 20)
+        makeup = _db_to_gain(makeup_db.to(x.dtype))
         return (folded * mask).reshape(batch, channels, length) * makeup.reshape(-1, 1, 1)
 
 

@@ -74,20 +74,20 @@ class CompressorProxyModule(pl.LightningModule):
         l1 = torch.nn.functional.l1_loss(estimate, batch["wet"])
         return l1, l1 + self.hparams.stft_weight * self.stft_loss(estimate, batch["wet"])
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:  # noqa: D102
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         l1, loss = self._losses(batch)
         self.log_dict({"train/loss": loss, "train/mae": l1}, prog_bar=True)
         return loss
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:  # noqa: D102
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         l1, loss = self._losses(batch)
         self.log_dict({"val_loss": loss, "val_mae": l1}, prog_bar=True)
 
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:  # noqa: D102
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         l1, loss = self._losses(batch)
         self.log_dict({"test_loss": loss, "test_mae": l1})
 
-    def configure_optimizers(self):  # noqa: D102
+    def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.proxy.parameters(), lr=self.hparams.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
         return {"optimizer": optimizer,
