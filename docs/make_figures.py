@@ -101,8 +101,10 @@ def plot_proxy_vs_dsp(axes, dry: torch.Tensor) -> None:
     axes[0].plot(t, neural[0, 0], lw=0.5, alpha=0.7, label="neural proxy")
     axes[0].set(xlabel="time (s)", title="output, threshold −30 dB, ratio 6, 5/100 ms")
     axes[0].legend(fontsize=7)
-    gain = lambda y: 20 * torch.log10(y[0, 0].abs().clamp_min(1e-6) / x[0, 0].abs()  # noqa: E731
-                                      .clamp_min(1e-6))
+
+    def gain(y):
+        return F.gain_to_db(y[0, 0].abs().clamp_min(1e-6) / x[0, 0].abs().clamp_min(1e-6))
+
     loud = x[0, 0].abs() > 0.05
     axes[1].plot(t[loud], gain(exact)[loud], ".", ms=1, label="DSP compressor")
     axes[1].plot(t[loud], gain(neural)[loud], ".", ms=1, alpha=0.5, label="neural proxy")

@@ -12,10 +12,10 @@ import torch
 
 import dasp_blind.effects as fx
 import dasp_blind.functional as F
-from dasp_blind._checks import check_integer_rate, check_sample_rate
+from dasp_blind._checks import check_audio, check_integer_rate, check_sample_rate
 from dasp_blind.data.clips import SyntheticClips
 from dasp_blind.data.pairs import EffectPairDataset
-from dasp_blind.data.synthetic import SyntheticMusicDataset, synthetic_music
+from dasp_blind.data.synthetic import synthetic_music
 from dasp_blind.effects.chain import PEAK_FLOOR
 from dasp_blind.functional.filters import MAX_FFT_TAIL
 
@@ -359,7 +359,6 @@ def test_bool_and_tensor_sample_rates_are_rejected(make):
 @pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None, np.float64(2.0)])
 @pytest.mark.parametrize("make", [
     lambda s: synthetic_music(0.1, 8000, seed=s),
-    lambda s: SyntheticMusicDataset(2, 0.1, 8000, seed=s),
     lambda s: SyntheticClips(2, 0.1, 8000, seed=s),
     lambda s: EffectPairDataset(SyntheticClips(2, 0.1, 8000), fx.Gain(8000), seed=s),
 ])
@@ -396,3 +395,23 @@ def test_biquad_keeps_the_dtype_of_its_tensors():
     assert b.dtype == F32
     b, _ = F.biquad("peak", torch.tensor([1000.0], dtype=torch.float16), 3.0, 1.0, FS)
     assert b.dtype == F32  # half precision designs are raised to float32
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_check_audio_finite_test_survives_an_overflowing_sum(dtype):
+    """check_audio tests finiteness with one sum; large finite audio whose sum overflows is
+    still accepted, and every kind of non-finite sample (including +inf and −inf together,
+    whose sum is NaN) is refused."""
+    big = torch.finfo(dtype).max / 2
+    loud = torch.full((1, 1, 8), big, dtype=dtype)
+    assert not torch.isfinite(loud.sum())
+    assert check_audio(loud) is loud
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        x = torch.zeros(1, 2, 8, dtype=dtype)
+        x[0, 1, 3] = bad
+        with pytest.raises(ValueError, match="x contains NaN or Inf"):
+            check_audio(x)
+    both = torch.zeros(1, 1, 8, dtype=dtype)
+    both[0, 0, :2] = torch.tensor([float("inf"), -float("inf")])
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        check_audio(both)

@@ -20,12 +20,13 @@ import torch
 from torch import Tensor
 
 from .._checks import check_positive, check_seed
+from ..functional.units import db_to_gain, gain_to_db
 
 PEAK = 0.9
 # Level variation of ``dynamics=True``: the range of the peak level (dBFS), the largest change
 # of a part's level (dB), the section lengths (beats), the level ranges of normal and quiet
 # sections (dB) and the probability of a quiet section.
-PEAK_DB_RANGE = (-24.0, 20.0 * math.log10(PEAK))
+PEAK_DB_RANGE = (-24.0, gain_to_db(PEAK))
 PART_LEVEL_DB = 6.0
 SECTION_BEATS = (2, 4, 8)
 SECTION_DB = (-12.0, 0.0)
@@ -236,7 +237,7 @@ def _section_gain(rng: np.random.Generator, n: int, sr: int, beat: int) -> np.nd
     smooth = max(1, int(0.005 * sr))
     gain_db = np.convolve(np.pad(gain_db, (smooth - 1, 0), mode="edge"),
                           np.full(smooth, 1.0 / smooth), mode="valid")
-    return 10.0 ** (gain_db / 20.0)
+    return db_to_gain(torch.from_numpy(gain_db)).numpy()
 
 
 def _vary_dynamics(rng: np.random.Generator, parts: list[np.ndarray], sr: int,
@@ -245,8 +246,8 @@ def _vary_dynamics(rng: np.random.Generator, parts: list[np.ndarray], sr: int,
     :func:`_section_gain`, and a random peak level in ``(0, 0.9]``, for ``dynamics=True``."""
     offsets_db = rng.uniform(-PART_LEVEL_DB, PART_LEVEL_DB, len(parts))
     gain = _section_gain(rng, parts[0].size, sr, beat)
-    parts = [p * (10.0 ** (g / 20.0) * gain) for p, g in zip(parts, offsets_db, strict=True)]
-    peak = 10.0 ** (rng.uniform(*PEAK_DB_RANGE) / 20.0)
+    parts = [p * (db_to_gain(float(g)) * gain) for p, g in zip(parts, offsets_db, strict=True)]
+    peak = db_to_gain(float(rng.uniform(*PEAK_DB_RANGE)))
     return parts, peak
 
 

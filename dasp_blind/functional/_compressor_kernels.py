@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from numba import njit
 
-LN10_OVER_20 = math.log(10.0) / 20.0
+from .units import LN10_OVER_20
+
 #: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
 #: reference).
 LEVEL_FLOOR = 1e-4

@@ -54,7 +54,7 @@ class _CompressorFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, sidechain: Tensor | None, threshold: Tensor, ratio: Tensor,
                 knee: Tensor, makeup: Tensor, alpha_attack: Tensor,
-                alpha_release: Tensor) -> Tensor:  # noqa: D102
+                alpha_release: Tensor) -> Tensor:
         x = x.detach().contiguous()
         detected = x if sidechain is None else sidechain.detach().contiguous()
         log_peak = _np(_log10_peak(detected))
@@ -72,7 +72,7 @@ class _CompressorFunction(torch.autograd.Function):
         return x * gain.unsqueeze(1)
 
     @staticmethod
-    def backward(ctx, grad_y: Tensor):  # noqa: D102
+    def backward(ctx, grad_y: Tensor):
         x, detected, gain = ctx.saved_tensors
         grad_y = grad_y.to(x.dtype).contiguous()
         x_np = _np(x)
@@ -110,11 +110,11 @@ def _compressor_graph(x: Tensor, sidechain: Tensor | None, threshold: Tensor, ra
     from ._compressor_triton import Ballistics
 
     detected = x if sidechain is None else sidechain
-    level_db = 20 * torch.log10(detected.abs().max(dim=1).values.clamp_min(LEVEL_FLOOR))
+    level_db = _gain_to_db(detected.abs().amax(dim=1).clamp_min(LEVEL_FLOOR))
     reduction = static_gain_reduction_db(level_db, threshold, ratio, knee)
     smoothed = Ballistics.apply(reduction, alpha_attack.to(reduction.dtype),
                                 alpha_release.to(reduction.dtype))
-    gain = torch.exp(kernels.LN10_OVER_20 * (makeup[:, None] - smoothed))
+    gain = _db_to_gain(makeup[:, None] - smoothed)
     return x * gain.to(x.dtype).unsqueeze(1)
 
 
@@ -150,7 +150,7 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
         ratio: compression ratio ``R >= 1``.
         attack_ms: attack time constant in ms, ``> 0``.
         release_ms: release time constant in ms, ``> 0``.
-        knee_db: knee width ``W >= 0`` in dB.
+        knee_db: knee width ``W`` in dB, in ``[0, 120]``.
         makeup_db: makeup gain ``M`` in dB, in ``[−120, 120]``.
         sidechain: optional detector signal ``(batch, sidechain_channels, samples)`` (e.g. a kick
             drum ducking a bass); the gain it yields is applied to ``x``. Gradients reach it.
@@ -170,7 +170,8 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
                          low_inclusive=False)
     release = check_range(as_batched(release_ms, batch, x, "release_ms"), "release_ms", 0.0,
                           low_inclusive=False)
-    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0)
+    knee = check_range(as_batched(knee_db, batch, x, "knee_db"), "knee_db", 0.0,
+                       GAIN_DB_RANGE[1])
     makeup = check_range(as_batched(makeup_db, batch, x, "makeup_db"), "makeup_db",
                          *GAIN_DB_RANGE)
     detected = _detector_signal(x, sidechain, lookahead_ms, sample_rate)

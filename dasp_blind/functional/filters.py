@@ -411,8 +411,11 @@ class _Biquad(torch.autograd.Function):
         grad_b = np.stack([_lag_products(g[i], v[i], 3) for i in range(batch)])
         grad_a = np.stack([-_lag_products(grad_x[i], v[i], 3) for i in range(batch)])
         grad_a[:, 0] = 0.0  # a0 is fixed to 1 by construction
-        as_t = lambda arr, like: torch.from_numpy(np.ascontiguousarray(arr)).to(  # noqa: E731
-            device=like.device, dtype=like.dtype)
+
+        def as_t(arr, like):
+            return torch.from_numpy(np.ascontiguousarray(arr)).to(device=like.device,
+                                                                  dtype=like.dtype)
+
         return as_t(grad_x, grad_y), as_t(grad_b, b), as_t(grad_a, a)
 
 
