@@ -23,6 +23,25 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> f
     return statistics.median(times)
 
 
+def interleaved_median_seconds(fns: dict[str, Callable[[], object]], repeats: int,
+                               warmup: int = 1) -> dict[str, float]:
+    """Median wall time of each ``fns[name]()``, the methods timed in turn within each round.
+
+    On a shared machine a burst of other work then slows every method of a round alike,
+    instead of all the runs of one method, so ratios between methods are steadier.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def machine() -> str:
     """One line describing where the numbers came from."""
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""

@@ -1,6 +1,8 @@
 """Forward + backward of a compressor: dasp_blind vs torchcomp vs dasp-pytorch vs a naive loop.
 
-Gradients flow to the audio and to threshold, ratio, attack and release. Run:
+Gradients flow to the audio and to threshold, ratio, attack and release. The three library
+methods are timed in turn within each of `--repeats` rounds (medians printed), so a burst of other
+work on the machine slows all of them alike. Run:
 ``python benchmarks/bench_compressor.py [--repeats 3]``.
 
 * ``dasp_blind``: ``functional.compressor`` (fused numba kernels, reverse-time backward), hard knee.
@@ -19,7 +21,7 @@ import argparse
 
 import torch
 from _recursion_limit import limit_samples_per_second
-from _timing import median_seconds, report
+from _timing import interleaved_median_seconds, median_seconds, report
 
 from dasp_blind.functional import compressor, time_constant_to_alpha
 
@@ -54,13 +56,13 @@ def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds:
     gen = torch.Generator().manual_seed(0)
     x0 = (torch.randn(batch, 1, int(seconds * sr), generator=gen) * 0.3).to(device)
 
-    def timed(fn, times: int = repeats) -> float:
-        """Median seconds of ``fn``, waiting for the GPU to finish each run."""
+    def synced(fn):
+        """``fn`` followed by waiting for the GPU to finish."""
         def run() -> None:
             fn()
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
-        return median_seconds(run, times)
+        return run
 
     def ours() -> None:
         x, p = x0.clone().requires_grad_(True), leaf_params(batch, device)
@@ -88,11 +90,13 @@ def run_case(batch: int, seconds: float, sr: float, repeats: int, naive_seconds:
         naive_loop(x, sr, p).square().mean().backward()
 
     scale = x0.shape[-1] / excerpt.shape[-1]
-    rows = [("dasp_blind compressor", timed(ours)),
-            ("torchcomp compexp_gain", timed(torchcomp)),
-            ("dasp-pytorch compressor", timed(dasp)),
+    names = ("dasp_blind compressor", "torchcomp compexp_gain", "dasp-pytorch compressor")
+    medians = interleaved_median_seconds(
+        {name: synced(fn) for name, fn in zip(names, (ours, torchcomp, dasp), strict=True)},
+        repeats)
+    rows = [*medians.items(),
             (f"naive autograd loop (x{scale:.0f} from {naive_seconds:g} s)",
-             scale * timed(naive, 1))]
+             scale * median_seconds(synced(naive), 1))]
     samples = batch * x0.shape[-1]
     extra = {"batch": batch, "seconds_audio": seconds, "sample_rate": sr, "device": device,
              "msamples_per_s": {n: samples / s / 1e6 for n, s in rows}}

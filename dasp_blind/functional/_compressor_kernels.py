@@ -3,7 +3,8 @@
 One forward kernel (static curve, ballistics, log-gain) and one reverse-time backward kernel
 (the adjoint of the ballistics, of the static curve and of ``y = x·gain``, with the level's
 gradient to the loudest detector channel). Around them torch runs only three vectorised passes:
-``log10`` of the peak, ``exp`` of the log-gain and ``x·gain``.
+``log2`` of the peak, ``exp2`` of the log-gain and ``x·gain`` (the cheapest vectorised
+logarithm and exponential in torch).
 
 How the kernels are fast:
 
@@ -36,14 +37,19 @@ from numba import njit
 
 from .units import LN10_OVER_20
 
+#: ``log2(10)/20``: the forward kernel returns the gain as a power of two.
+LOG2_10_OVER_20 = math.log2(10.0) / 20.0
+
 #: Level floor of the detector: ``x_G = 20·log10(max(|x|, LEVEL_FLOOR))`` (−80 dB, as the
 #: reference).
 LEVEL_FLOOR = 1e-4
-LOG10_LEVEL_FLOOR = math.log10(LEVEL_FLOOR)
+LOG2_LEVEL_FLOOR = math.log2(LEVEL_FLOOR)
+#: ``20·log10(2)``: dB per octave of amplitude.
+DB_PER_LOG2 = 20.0 * math.log10(2.0)
 
 
 #: Fast-math flags that let LLVM reassociate (vectorised sums) and fuse multiply-adds, without
-#: "no NaNs / no infinities": silence reaches the kernels as ``log10(0) = −inf``.
+#: "no NaNs / no infinities": silence reaches the kernels as ``log2(0) = −inf``.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 #: Compiled, GIL-free, with IEEE division (no ZeroDivisionError check, which keeps loops from
 #: being vectorised).
@@ -116,21 +122,21 @@ def _adjoint_block(lam, alpha, carry):
 
 
 @_kernel
-def compressor_forward(log_peak, threshold, ratio, knee, makeup, alpha_attack, alpha_release,
-                       log_gain, d_saved, y_l, attack):
+def compressor_forward(log2_peak, threshold, ratio, knee, makeup, alpha_attack, alpha_release,
+                       log2_gain, d_saved, y_l, attack):
     """Static curve, branching ballistics and log-gain of every item.
 
-    ``log_peak`` (B, T) is ``log10`` of the detector's peak magnitude (``−inf`` for silence);
-    the level is ``x_G = 20·max(log_peak, −4)``. Fills ``log_gain`` = ``ln(10)/20·(M − y_L)``
-    (the caller exponentiates it in place), ``d_saved`` (``d = x_G − T``), ``y_l`` and the attack
-    mask ``attack`` (each (B, T)).
+    ``log2_peak`` (B, T) is ``log2`` of the detector's peak magnitude (``−inf`` for silence);
+    the level is ``x_G = 20·log10(2)·max(log2_peak, log2(1e-4))``. Fills ``log2_gain`` =
+    ``log2(10)/20·(M − y_L)`` (the caller raises 2 to it in place), ``d_saved``
+    (``d = x_G − T``), ``y_l`` and the attack mask ``attack`` (each (B, T)).
 
     Items go in groups of ``LANES`` and time in blocks: per block the static curve runs as a
     vectorised loop, then the recursions of the group — the only sequential part — run
     interleaved (:func:`_ballistics_block`), then the log-gain is vectorised again. The
     elementwise loops index 1-D views so that LLVM vectorises them.
     """
-    batch, length = log_peak.shape
+    batch, length = log2_peak.shape
     x_l = np.zeros((LANES, BLOCK))
     y = np.empty((LANES, BLOCK))
     att = np.empty((LANES, BLOCK), dtype=np.bool_)
@@ -153,22 +159,22 @@ def compressor_forward(log_peak, threshold, ratio, knee, makeup, alpha_attack, a
                 half_w = 0.5 * knee[b]
                 knee_scale = slope * 0.5 / knee[b] if knee[b] > 0.0 else 0.0
                 thr = threshold[b]
-                level, d_out, x_lj = log_peak[b, lo:hi], d_saved[b, lo:hi], x_l[j]
+                level, d_out, x_lj = log2_peak[b, lo:hi], d_saved[b, lo:hi], x_l[j]
                 for i in range(size):
-                    d = 20.0 * max(level[i], LOG10_LEVEL_FLOOR) - thr
+                    d = DB_PER_LOG2 * max(level[i], LOG2_LEVEL_FLOOR) - thr
                     d_out[i] = d
                     u = max(d + half_w, 0.0)
                     x_lj[i] = d * slope if d > half_w else knee_scale * u * u
             _ballistics_block(x_l[:, :size], y[:, :size], att[:, :size], a_att, a_rel, state)
             for j in range(items):
                 b = first + j
-                gain_offset = LN10_OVER_20 * makeup[b]
+                gain_offset = LOG2_10_OVER_20 * makeup[b]
                 yj, attj = y[j], att[j]
-                y_out, att_out, gain_out = y_l[b, lo:hi], attack[b, lo:hi], log_gain[b, lo:hi]
+                y_out, att_out, gain_out = y_l[b, lo:hi], attack[b, lo:hi], log2_gain[b, lo:hi]
                 for i in range(size):
                     y_out[i] = yj[i]
                     att_out[i] = attj[i]
-                    gain_out[i] = gain_offset - LN10_OVER_20 * yj[i]
+                    gain_out[i] = gain_offset - LOG2_10_OVER_20 * yj[i]
 
 
 @_kernel
@@ -182,6 +188,16 @@ def _adjoint_inputs(grad_y, x, gain, attack, alpha_attack, alpha_release, grad_x
     size = lam.shape[0]
     for i in range(size):
         alpha[i] = alpha_attack if attack[i] else alpha_release
+    total = 0.0
+    if x.shape[0] == 1:  # mono: one fused pass
+        gy, xc, gx = grad_y[0], x[0], grad_x[0]
+        for i in range(size):
+            g_log_gain = gy[i] * xc[i] * gain[i]
+            total += g_log_gain
+            lam[i] = -LN10_OVER_20 * g_log_gain
+            gx[i] = gy[i] * gain[i]
+        return total
+    for i in range(size):
         lam[i] = 0.0
     for c in range(x.shape[0]):
         gy, xc, gx = grad_y[c], x[c], grad_x[c]
@@ -189,7 +205,6 @@ def _adjoint_inputs(grad_y, x, gain, attack, alpha_attack, alpha_release, grad_x
             lam[i] += gy[i] * xc[i]
         for i in range(size):
             gx[i] = gy[i] * gain[i]
-    total = 0.0
     for i in range(size):
         g_log_gain = lam[i] * gain[i]
         total += g_log_gain
@@ -246,10 +261,18 @@ def _level_adjoint(g_level, detected, peak, loudest, separate_detector, target):
     first = detected[0]
     if detected.shape[0] == 1:  # mono: no search for the loudest channel
         out = target[0]
+        keep = 0.0 if separate_detector else 1.0
+        if detected.itemsize == 4:  # float32 audio: divide in float32 (twice the SIMD lanes)
+            scale = np.float32(LN10_OVER_20)
+            for i in range(size):
+                ok = abs(first[i]) >= LEVEL_FLOOR
+                g_peak = np.float32(g_level[i]) / (scale * first[i]) if ok else np.float32(0.0)
+                out[i] = g_peak + keep * out[i]
+            return
         for i in range(size):
             ok = abs(first[i]) >= LEVEL_FLOOR
             g_peak = g_level[i] / (LN10_OVER_20 * first[i]) if ok else 0.0
-            out[i] = g_peak + (0.0 if separate_detector else out[i])
+            out[i] = g_peak + keep * out[i]
         return
     for i in range(size):
         peak[i] = first[i]

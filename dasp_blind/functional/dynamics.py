@@ -36,18 +36,18 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().cpu().contiguous().numpy()
 
 
-def _log10_peak(detected: Tensor) -> Tensor:
-    """``log10`` of the peak magnitude across channels ``(B, T)`` (``−inf`` for silence; the
+def _log2_peak(detected: Tensor) -> Tensor:
+    """``log2`` of the peak magnitude across channels ``(B, T)`` (``−inf`` for silence; the
     kernel applies the level floor)."""
     peak = detected[:, 0].abs() if detected.shape[1] == 1 else detected.abs().amax(dim=1)
-    return peak.log10_()
+    return peak.log2_()
 
 
 class _CompressorFunction(torch.autograd.Function):
     """``apply(x, sidechain, ...)``: the detector reads ``sidechain``, or ``x`` when it is None.
 
-    Around the two kernels only three vectorised passes run in torch: ``log10`` of the peak
-    before the forward kernel, ``exp`` of the log-gain and ``x·gain`` after it. The backward
+    Around the two kernels only three vectorised passes run in torch: ``log2`` of the peak
+    before the forward kernel, ``exp2`` of the log-gain and ``x·gain`` after it. The backward
     kernel does all its per-sample work itself (no torch pass over the audio).
     """
 
@@ -57,14 +57,14 @@ class _CompressorFunction(torch.autograd.Function):
                 alpha_release: Tensor) -> Tensor:
         x = x.detach().contiguous()
         detected = x if sidechain is None else sidechain.detach().contiguous()
-        log_peak = _np(_log10_peak(detected))
+        log2_peak = _np(_log2_peak(detected))
         params = [_np(p.double()) for p in (threshold, ratio, knee, makeup, alpha_attack,
                                              alpha_release)]
-        log_gain, d, y_l = (np.empty_like(log_peak) for _ in range(3))
-        attack = np.empty(log_peak.shape, dtype=np.bool_)
-        kernels.run_over_batch(kernels.compressor_forward, log_peak, *params, log_gain, d, y_l,
+        log2_gain, d, y_l = (np.empty_like(log2_peak) for _ in range(3))
+        attack = np.empty(log2_peak.shape, dtype=np.bool_)
+        kernels.run_over_batch(kernels.compressor_forward, log2_peak, *params, log2_gain, d, y_l,
                                attack)
-        gain = torch.from_numpy(log_gain).to(x.device).exp_()
+        gain = torch.from_numpy(log2_gain).to(x.device).exp2_()
         ctx.save_for_backward(x, detected, gain)
         ctx.has_sidechain = sidechain is not None
         ctx.param_dtype = ratio.dtype
