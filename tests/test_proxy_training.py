@@ -13,7 +13,6 @@ from dasp_blind.effects import Compressor, ProxyCompressor
 from dasp_blind.pretrained import load_compressor_proxy
 from dasp_blind.training.proxy import CompressorProxyModule
 
-ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
 
 
@@ -56,7 +55,7 @@ def test_trainer_fit_reduces_loss_and_exports(tmp_path):
 def test_cli_fit_runs_the_shipped_config(tmp_path):
     script = Path(sys.executable).parent / "dasp-blind"
     result = subprocess.run(
-        [str(script), "fit", "--config", str(ROOT / "configs/proxy/compressor.yaml"),
+        [str(script), "fit", "--config", "proxy/compressor",  # the packaged config, from any cwd
          "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
          "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
          "--data.init_args.train_items", "8", "--data.init_args.val_items", "4",
