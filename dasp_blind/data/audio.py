@@ -158,6 +158,19 @@ def _check_subtype(fmt: str, subtype: str | None) -> str:
     return subtype.upper()
 
 
+def audio_format(path: str | os.PathLike, subtype: str | None = None) -> tuple[str, str]:
+    """The libsndfile ``(format, subtype)`` :func:`save_audio` writes ``path`` with.
+
+    Lets a caller reject a bad extension or subtype before long work that ends in a save.
+
+    Raises:
+        ValueError: if the extension names no format libsndfile writes, or ``subtype`` does not
+            suit the format.
+    """
+    fmt = _format_for(Path(path))
+    return fmt, _check_subtype(fmt, subtype)
+
+
 def save_audio(path: str | os.PathLike, audio: Tensor | np.ndarray, sample_rate: int,
                overwrite: bool = False, subtype: str | None = None) -> Path:
     """Write audio to a file, atomically.
@@ -191,8 +204,7 @@ def save_audio(path: str | os.PathLike, audio: Tensor | np.ndarray, sample_rate:
     rate = check_integer_rate(sample_rate)
     dest = Path(path)
     data = _as_array(audio)
-    fmt = _format_for(dest)
-    subtype = _check_subtype(fmt, subtype)
+    fmt, subtype = audio_format(dest, subtype)
     if dest.is_dir():
         raise ValueError(f"path must be a file name, got the directory {str(dest)!r}")
     if dest.exists() and not overwrite:
@@ -252,4 +264,4 @@ def _link_new(tmp: Path, dest: Path) -> None:
     tmp.unlink()
 
 
-__all__ = ["default_subtype", "load_audio", "save_audio"]
+__all__ = ["audio_format", "default_subtype", "load_audio", "save_audio"]
