@@ -54,6 +54,9 @@ class _Parser(argparse.ArgumentParser):
         match = re.match(r"argument ([^:]+): (.*)", message, re.S)
         if match:
             raise CLIError(match.group(1).split("/")[-1], match.group(2))
+        unknown = re.match(r"unrecognized arguments: (\S+)", message)
+        if unknown:
+            raise CLIError(unknown.group(1), f"unknown option (see {self.prog} --help)")
         raise CLIError(None, message)
 
 
@@ -361,7 +364,8 @@ def run_lightning(argv: list[str]) -> int:
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         try:
             cli_class(args=_resolve_config_args(argv),
-                      parser_kwargs={**no_exit, **{c: dict(no_exit) for c in LIGHTNING_COMMANDS}})
+                      parser_kwargs={**no_exit, "prog": PROG,
+                                     **{c: dict(no_exit) for c in LIGHTNING_COMMANDS}})
         except jsonargparse.ArgumentError as err:
             raise CLIError(*_describe_argument_error(str(err), argv)) from None
     return 0

@@ -76,6 +76,7 @@ def test_cli_rejects_bad_arguments(tmp_path):
     (["--sample-rate", "0"], "--sample-rate"),
     (["--sample-rate", "-5"], "--sample-rate"),
     (["--seed", "-1"], "--seed"),
+    (["--colour", "red"], "--colour"),     # an option the demo does not have
 ])
 def test_demo_bad_option_is_one_line_naming_it(tmp_path, args, option):
     result = cli_in(tmp_path, "demo", "--out", "out", *args)
