@@ -14,6 +14,7 @@ Every error is one line ``dasp-blind: error: <option>: <what is wrong>`` on stde
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import os
@@ -353,8 +354,8 @@ def _resolve_config_args(argv: list[str]) -> list[str]:
 def run_lightning(argv: list[str]) -> int:
     """Hand the arguments to a LightningCLI whose model and data come from the config."""
     try:
-        import jsonargparse
-        import pytorch_lightning  # noqa: F401
+        jsonargparse = importlib.import_module("jsonargparse")
+        importlib.import_module("pytorch_lightning")
     except ImportError:
         raise CLIError(None, f"{argv[0]} needs the training extra: {TRAIN_EXTRA}") from None
     cli_class = _lightning_cli_class()
