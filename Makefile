@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
-	$(BIN)/dasp-blind demo --out runs/demo
+	$(BIN)/dasp-blind demo --out runs/demo --overwrite
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

@@ -33,7 +33,7 @@ def save(fig, name: str) -> None:
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     dry = synthetic_music(duration_s=4.0, sample_rate=SR, seed=0).unsqueeze(0)
-    tour_figure(dry, SR, IMG / "effects_tour.png")
+    tour_figure(dry, SR, IMG / "effects_tour.png", overwrite=True)
 
     fig, ax = plt.subplots(figsize=(7, 4))
     plot_eq_responses(ax, SR)

@@ -1,6 +1,7 @@
 """load_audio / save_audio: exact round trips, resampling, safe (atomic, non-clobbering) writes."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -108,8 +109,10 @@ def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("audio,sr,name,kwargs,match", [
-    (torch.zeros(1, 2, 10), 44100, "a.wav", {}, r"shape \(channels, samples\)"),
-    (torch.zeros(10), 44100, "a.wav", {}, r"shape \(channels, samples\)"),
+    (torch.zeros(2, 2, 10), 44100, "a.wav", {}, r"audio of shape \(batch, channels, samples\)"
+     r" must hold one item"),
+    (torch.zeros(1, 1, 2, 10), 44100, "a.wav", {}, r"audio must have shape \(samples,\)"),
+    (torch.tensor(0.5), 44100, "a.wav", {}, "got a scalar"),
     (torch.zeros(44100, 2), 44100, "a.wav", {}, r"not\s+\(samples, channels\)"),
     (torch.full((1, 10), float("nan")), 44100, "a.wav", {}, "NaN or Inf"),
     (torch.zeros(1, 10, dtype=torch.int16), 44100, "a.wav", {}, "floating-point"),
@@ -136,3 +139,97 @@ def test_load_rejects_bad_arguments(tmp_path):
         load_audio(tmp_path / "junk.wav")
     with pytest.raises(ValueError, match="directory"):
         load_audio(tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(3000,), (1, 3000), (1, 2, 3000)])
+def test_save_accepts_mono_channels_first_and_one_batch_item(tmp_path, shape):
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(shape, generator=g) - 0.5
+    save_audio(tmp_path / "a.wav", x, 8000)
+    data, sr = sf.read(tmp_path / "a.wav", dtype="float32", always_2d=True)  # (frames, channels)
+    assert sr == 8000
+    np.testing.assert_array_equal(data.T, x.reshape(-1, 3000).numpy())
+
+
+def test_flac_default_subtype_is_pcm24_and_round_trips(tmp_path):
+    x = noise(channels=2, samples=3000, seed=4) * 0.5
+    save_audio(tmp_path / "a.flac", x, 44100)
+    assert sf.info(str(tmp_path / "a.flac")).subtype == "PCM_24"
+    data, sr = sf.read(tmp_path / "a.flac", dtype="float64", always_2d=True)
+    assert sr == 44100
+    # 24-bit quantisation: at most half a step of 2**-23
+    np.testing.assert_allclose(data.T, x.numpy(), rtol=0, atol=2.0 ** -24 * (1 + 1e-6))
+
+
+def test_ogg_default_subtype_is_vorbis(tmp_path):
+    save_audio(tmp_path / "a.ogg", noise(channels=1, seed=2), 44100)
+    assert sf.info(str(tmp_path / "a.ogg")).subtype == "VORBIS"
+
+
+def _deny_temporary_files(monkeypatch):
+    """Make creating the hidden temporary file fail as a read-only folder makes it fail."""
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(audio_mod.os, "open", deny)
+
+
+def test_unwritable_folder_raises_permission_error_naming_the_users_path(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        # root ignores folder permissions: exercise the same failure (creating the temporary
+        # file raises PermissionError) by refusing it; the translation under test is the same
+        _deny_temporary_files(monkeypatch)
+    else:
+        folder.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError) as info:
+            save_audio(folder / "out.wav", noise(), 44100)
+    finally:
+        folder.chmod(0o755)
+    message = str(info.value)
+    assert info.value.filename == str(folder / "out.wav")
+    assert str(folder / "out.wav") in message and ".tmp" not in message
+    assert os.listdir(folder) == []
+
+
+def test_parent_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "file").write_bytes(b"user data")
+    with pytest.raises(NotADirectoryError, match="a parent folder of the file is a file"):
+        save_audio(tmp_path / "file" / "out.wav", noise(), 44100)
+    assert (tmp_path / "file").read_bytes() == b"user data"
+
+
+def _truncate(path, nbytes):
+    data = path.read_bytes()
+    path.write_bytes(data[:-nbytes])
+
+
+@pytest.mark.parametrize("name,subtype,frame_bytes", [("a.wav", "FLOAT", 8),
+                                                      ("a.wav", "PCM_16", 4),
+                                                      ("a.aiff", "PCM_16", 4)])
+def test_load_warns_on_a_truncated_file(tmp_path, name, subtype, frame_bytes):
+    path = tmp_path / name
+    x = noise(channels=2, samples=1000, seed=7)
+    save_audio(path, x, 8000, subtype=subtype)
+    _truncate(path, 250 * frame_bytes + 1)  # 250 frames and one byte less than written
+    with pytest.warns(UserWarning, match=rf"{name}.*looks truncated") as record:
+        y, sr = load_audio(path)
+    assert len(record) == 1
+    assert sr == 8000 and y.shape == (2, 749)
+    expected, _ = sf.read(path, dtype="float32", always_2d=True)  # what libsndfile returns
+    np.testing.assert_array_equal(y.numpy(), expected.T)
+
+
+@pytest.mark.parametrize("name", ["a.wav", "a.aiff", "a.flac"])
+def test_load_does_not_warn_on_an_intact_file(tmp_path, name):
+    save_audio(tmp_path / name, noise(), 8000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, _ = load_audio(tmp_path / name)
+    assert y.shape == (2, 4410)

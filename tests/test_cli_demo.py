@@ -1,12 +1,15 @@
 """The dasp-blind command run as a subprocess, and the README's Python example."""
 
+import os
 import re
 
+import pytest
 import soundfile as sf
 import torch
 from _tolerances import assert_within_rounding
+from clirun import assert_one_line_error, run_cli, unimportable
 
-from dasp_blind.tour import tour_items
+from dasp_blind.tour import skipped_effects, tour_items
 
 
 def test_demo_writes_every_effect_figure_and_table(tmp_path, run_cli):
@@ -45,6 +48,108 @@ def test_cli_rejects_bad_arguments(tmp_path, run_cli):
     assert result.returncode == 2 and "--seconds" in result.stderr
     result = run_cli("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+# --- one-line errors, and no file written --------------------------------------------------
+
+@pytest.mark.parametrize("args,option", [
+    (["--seconds", "nan"], "--seconds"),
+    (["--seconds", "inf"], "--seconds"),
+    (["--seconds", "1e-6"], "--seconds"),
+    (["--seconds", "0"], "--seconds"),
+    (["--seconds", "-1"], "--seconds"),
+    (["--seconds", "abc"], "--seconds"),     # argparse's type error, made one line too
+    (["--sample-rate", "0"], "--sample-rate"),
+    (["--sample-rate", "-5"], "--sample-rate"),
+    (["--seed", "-1"], "--seed"),
+    (["--colour", "red"], "--colour"),     # an option the demo does not have
+])
+def test_demo_bad_option_is_one_line_naming_it(tmp_path, args, option):
+    result = cli_in(tmp_path, "demo", "--out", "out", *args)
+    assert_one_line_error(result, option)
+    assert os.listdir(tmp_path) == []
+
+
+def cli_in(folder, *args, **kwargs):
+    """``python -m dasp_blind.cli`` run inside ``folder``."""
+    return run_cli(*args, cwd=folder, **kwargs)
+
+
+def test_demo_out_on_a_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    for out in ("notes.txt", "notes.txt/demo"):
+        line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", out), "--out")
+        assert "notes.txt" in line and "not a folder" in line
+    assert os.listdir(tmp_path) == ["notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_demo_out_in_a_read_only_folder_is_refused(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "ro/demo"), "--out")
+    finally:
+        folder.chmod(0o755)
+    assert "not writable" in line and os.listdir(folder) == []
+
+
+def test_demo_never_replaces_a_users_file_without_overwrite(tmp_path):
+    out = tmp_path / "music"
+    out.mkdir()
+    (out / "dry.wav").write_bytes(b"the user's own recording")
+    line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2"),
+                                 "--out")
+    assert "dry.wav" in line and "--overwrite" in line
+    assert (out / "dry.wav").read_bytes() == b"the user's own recording"
+    assert os.listdir(out) == ["dry.wav"]
+
+
+def test_demo_refuses_a_folder_holding_other_files_then_overwrite_writes(tmp_path):
+    out = tmp_path / "music"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2",
+                                        "--no-figure"), "--out")
+    assert "not empty" in line and "music" in line and "--overwrite" in line
+    assert os.listdir(out) == ["notes.txt"]
+    result = cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2", "--no-figure",
+                    "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sf.info(str(out / "dry.wav")).frames == int(0.2 * 44100)
+
+
+# --- short clips, low sample rates, no matplotlib -----------------------------------------------
+
+@pytest.mark.parametrize("rate,figure", [(8000, True), (22050, False)])
+def test_demo_runs_at_low_sample_rates_with_short_clips(tmp_path, rate, figure):
+    args = ["demo", "--out", "out", "--seconds", "0.3", "--sample-rate", str(rate)]
+    result = cli_in(tmp_path, *args, *([] if figure else ["--no-figure"]))
+    assert result.returncode == 0, result.stderr[-2000:]
+    skipped = skipped_effects(rate)
+    assert "graphic_eq" in skipped and ("parametric_eq" in skipped) == (rate == 8000)
+    for name in skipped:
+        assert f"skipped {name}: " in result.stdout
+    names = ["dry", *(item.name for item in tour_items(rate))]
+    expected = {f"{n}.wav" for n in names} | ({"effects_tour.png"} if figure else set())
+    assert set(os.listdir(tmp_path / "out")) == expected
+    for name in names:
+        info = sf.info(str(tmp_path / "out" / f"{name}.wav"))
+        assert info.samplerate == rate and info.frames == int(0.3 * rate)
+
+
+def test_demo_without_matplotlib_writes_the_wavs_and_says_so(tmp_path):
+    fake = unimportable(tmp_path / "fake", "matplotlib")
+    result = cli_in(tmp_path, "demo", "--out", "out", "--seconds", "0.2", extra_path=[fake])
+    assert result.returncode == 0, result.stderr[-2000:]
+    skipped_lines = [ln for ln in result.stdout.splitlines() if "figure skipped" in ln]
+    assert len(skipped_lines) == 1 and "matplotlib" in skipped_lines[0]
+    files = os.listdir(tmp_path / "out")
+    assert "effects_tour.png" not in files
+    assert {f"{item.name}.wav" for item in tour_items()} | {"dry.wav"} == set(files)
 
 
 def test_readme_python_example_runs(repo_root):

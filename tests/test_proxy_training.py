@@ -79,9 +79,9 @@ def test_trainer_fit_reduces_loss_and_exports(tmp_path):
         CompressorProxyModule(sample_rate=SR, channels=4, init_weights=str(weights))
 
 
-def test_cli_fit_runs_the_shipped_config(tmp_path, run_cli, repo_root):
+def test_cli_fit_runs_the_shipped_config(tmp_path, run_cli):
     result = run_cli(
-        "fit", "--config", str(repo_root / "configs/proxy/compressor.yaml"),
+        "fit", "--config", "proxy/compressor",  # the packaged config, from any folder
         "--trainer.max_steps", "2", "--trainer.default_root_dir", str(tmp_path),
         "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
         "--data.init_args.train_items", "8", "--data.init_args.val_items", "4",

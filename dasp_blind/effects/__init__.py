@@ -1,6 +1,7 @@
 """Differentiable effects as ``nn.Module`` s with a :class:`~dasp_blind.params.ParamSpace`."""
 
 from .base import Effect
+from .catalog import names
 from .chain import Chain, remove_dc_and_peak_normalize
 from .dynamics import Compressor, SimplifiedCompressor
 from .eq import GraphicEQ, ParametricEQ
@@ -33,5 +34,6 @@ __all__ = [
     "SoxOverdrive",
     "TaylorClipper",
     "Tremolo",
+    "names",
     "remove_dc_and_peak_normalize",
 ]

@@ -1,6 +1,6 @@
 """Training of the neural-proxy compressor against the DSP compressor.
 
-``dasp-blind fit --config configs/proxy/compressor.yaml`` runs it with
+``dasp-blind fit --config proxy/compressor`` (the packaged config) runs it with
 :class:`~dasp_blind.data.modules.EffectDataModule` drawing (dry, DSP-compressed, q) triples.
 """
 
