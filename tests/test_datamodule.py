@@ -115,6 +115,18 @@ def test_bad_arguments_raise():
         make_module(batch_size=0)
     with pytest.raises(ValueError, match="effect"):
         make_module(effect=torch.nn.Identity())
+    # checked when the module is built, before any training starts
+    for kwargs, name in (({"duration_s": -1.0}, "duration_s"), ({"duration_s": 0}, "duration_s"),
+                         ({"sample_rate": 0}, "sample_rate"), ({"seed": -1}, "seed")):
+        with pytest.raises(ValueError, match=name):
+            make_module(**kwargs)
+
+
+def test_dynamics_reach_the_synthetic_clips():
+    dm = make_module(dynamics=True)
+    dm.setup("fit")
+    assert dm.train_set.clips.dynamics and dm.val_set.clips.dynamics
+    assert not make_module().train_dataloader().dataset.clips.dynamics
 
 
 def test_jsonargparse_builds_it_from_yaml_config():

@@ -8,6 +8,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from .._checks import check_integer_rate, check_positive, check_seed
 from ..effects.base import Effect
 from .clips import build_clips
 from .pairs import EffectPairDataset
@@ -49,17 +50,24 @@ class EffectDataModule(pl.LightningDataModule):
         musdb_is_wav: read MUSDB18-HQ (WAV stems) instead of ``.stem.mp4`` files.
         multiprocessing_context: start method of the workers (``"fork"``, ``"forkserver"``,
             ``"spawn"``); ``None``: the platform's default.
+        dynamics: synthetic music with varied part levels and loud and quiet sections (see
+            :class:`~dasp_blind.data.clips.SyntheticClips`; ignored by the other sources).
 
     Raises:
-        ValueError: on an unknown ``source``, a missing ``root`` or a bad count.
+        ValueError: on an unknown ``source``, a missing ``root``, a bad count, duration, sample
+            rate or seed.
     """
 
     def __init__(self, effect: Effect, source: str = "synthetic", root: str | None = None,
                  duration_s: float = 1.0, sample_rate: int = 44100, batch_size: int = 8,
                  train_items: int = 256, val_items: int = 32, test_items: int = 32,
                  num_workers: int = 0, seed: int = 0, musdb_is_wav: bool = False,
-                 multiprocessing_context: str | None = None):
+                 multiprocessing_context: str | None = None, dynamics: bool = False):
         super().__init__()
+        # checked here, not when the clips are built, so a bad config fails before training
+        check_positive(duration_s, "duration_s")
+        check_integer_rate(sample_rate)
+        check_seed(seed)
         if not isinstance(effect, Effect):
             raise ValueError(f"effect must be a dasp_blind.effects.Effect, got "
                              f"{type(effect).__name__}")
@@ -93,7 +101,7 @@ class EffectDataModule(pl.LightningDataModule):
         seed = hp.seed + offset
         clips = build_clips(hp.source, num_items, hp.duration_s, hp.sample_rate, seed,
                             root=hp.root, subset=subset, split=musdb_split,
-                            is_wav=hp.musdb_is_wav)
+                            is_wav=hp.musdb_is_wav, dynamics=hp.dynamics)
         return EffectPairDataset(clips, self.effect, seed=seed)
 
     def setup(self, stage: str | None = None) -> None:
