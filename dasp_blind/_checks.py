@@ -114,10 +114,8 @@ def check_non_negative(value: float, name: str) -> float:
 def check_int(value: object, name: str, low: int | None = None) -> int:
     """Check that ``value`` is an integer (``3``, ``np.int64(3)`` or ``3.0``; not a bool, not a
     tensor) ``>= low``; return it as ``int``."""
-    if isinstance(value, (bool, Tensor)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be an integer, got {_show(value)}")
-    number = float(value)
-    if not math.isfinite(number) or not number.is_integer():
+    number = _number_or_raise(value, name, "an integer")
+    if not number.is_integer():
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if low is not None and number < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

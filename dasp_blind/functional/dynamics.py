@@ -177,8 +177,7 @@ def compressor(x: Tensor, sample_rate: float, threshold_db: ParamLike, ratio: Pa
     detected = _detector_signal(x, sidechain, lookahead_ms, sample_rate)
     run = _compressor_graph if _uses_triton(x) else _CompressorFunction.apply
     return run(x, detected, threshold, ratio_t, knee, makeup,
-               time_constant_to_alpha(attack, sample_rate),
-               time_constant_to_alpha(release, sample_rate))
+               _ms_to_alpha(attack, sample_rate), _ms_to_alpha(release, sample_rate))
 
 
 def _detector_signal(x: Tensor, sidechain: Tensor | None, lookahead_ms: float,

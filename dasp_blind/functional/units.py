@@ -16,7 +16,13 @@ import sys
 import torch
 from torch import Tensor
 
-from .._checks import ParamLike, check_non_negative, check_number, check_sample_rate
+from .._checks import (
+    ParamLike,
+    check_non_negative,
+    check_number,
+    check_sample_rate,
+    check_tensor,
+)
 
 #: ``ln(10)/20``: ``gain = exp(LN10_OVER_20·dB)``.
 LN10_OVER_20 = math.log(10.0) / 20.0
@@ -45,11 +51,7 @@ def _ms_to_alpha(time_ms: Tensor, sample_rate: float) -> Tensor:
 def _check_values(value: ParamLike, name: str) -> ParamLike:
     """A finite number, or a finite real floating-point tensor."""
     if isinstance(value, Tensor):
-        if not value.is_floating_point():
-            raise ValueError(f"{name} must be a floating-point tensor, got {value.dtype}")
-        if not bool(torch.isfinite(value).all()):
-            raise ValueError(f"{name} contains NaN or Inf values")
-        return value
+        return check_tensor(value, name, "(any shape)")
     return check_number(value, name)
 
 
