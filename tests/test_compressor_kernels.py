@@ -5,6 +5,7 @@ use lengths that cross block boundaries and batch sizes that leave idle lanes, a
 and every gradient with torch's autograd through a plain loop (float64).
 """
 
+import numpy as np
 import pytest
 import torch
 
@@ -97,3 +98,29 @@ def test_float32_audio_runs_the_float32_kernels_and_keeps_the_dtype():
     # of the level, gain and audio: a few eps relative to the signal's scale
     assert (y32.double() - y64).abs().max() <= 64 * eps * x64.abs().max()
     assert (x32.grad.double() - x64.grad).abs().max() <= 1e-4 * x64.grad.abs().max()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sidechain_channels", [1, 2])
+def test_sidechain_gradient_buffer_is_overwritten_not_read(dtype, sidechain_channels):
+    """The caller allocates the sidechain's gradient with ``np.empty``: whatever it holds (here
+    NaN) must not leak into the gradient."""
+    rng = np.random.default_rng(13)
+    batch, length = 2, kernels.BLOCK + 11
+    x = (0.3 * rng.standard_normal((batch, 1, length))).astype(dtype)
+    side = rng.standard_normal((batch, sidechain_channels, length)).astype(dtype)
+    log2_peak = np.log2(np.abs(side).max(axis=1)).astype(dtype)
+    ones = np.ones(batch)
+    threshold, ratio, knee, makeup = -20 * ones, 4 * ones, 0 * ones, 0 * ones
+    a_att, a_rel = 0.9 * ones, 0.999 * ones
+    log2_gain, d, y_l = (np.empty_like(log2_peak) for _ in range(3))
+    attack = np.empty(log2_peak.shape, dtype=np.bool_)
+    kernels.compressor_forward(log2_peak, threshold, ratio, knee, makeup, a_att, a_rel,
+                               log2_gain, d, y_l, attack)
+    grad_x = np.empty_like(x)
+    grad_side = np.full(side.shape, np.nan, dtype=dtype)
+    grad_params = np.empty((batch, 6))
+    kernels.compressor_backward(np.ones_like(x), x, side, np.exp2(log2_gain), ratio, knee, a_att,
+                                a_rel, d, y_l, attack, True, grad_x, grad_side, grad_params)
+    assert np.isfinite(grad_side).all() and np.abs(grad_side).sum() > 0
+    assert np.isfinite(grad_x).all() and np.isfinite(grad_params).all()

@@ -261,18 +261,18 @@ def _level_adjoint(g_level, detected, peak, loudest, separate_detector, target):
     first = detected[0]
     if detected.shape[0] == 1:  # mono: no search for the loudest channel
         out = target[0]
-        keep = 0.0 if separate_detector else 1.0
+        if separate_detector:  # the sidechain's gradient buffer is uninitialised: overwrite it
+            for i in range(size):
+                out[i] = 0.0
         if detected.itemsize == 4:  # float32 audio: divide in float32 (twice the SIMD lanes)
             scale = np.float32(LN10_OVER_20)
             for i in range(size):
                 ok = abs(first[i]) >= LEVEL_FLOOR
-                g_peak = np.float32(g_level[i]) / (scale * first[i]) if ok else np.float32(0.0)
-                out[i] = g_peak + keep * out[i]
+                out[i] += np.float32(g_level[i]) / (scale * first[i]) if ok else np.float32(0.0)
             return
         for i in range(size):
             ok = abs(first[i]) >= LEVEL_FLOOR
-            g_peak = g_level[i] / (LN10_OVER_20 * first[i]) if ok else 0.0
-            out[i] = g_peak + keep * out[i]
+            out[i] += g_level[i] / (LN10_OVER_20 * first[i]) if ok else 0.0
         return
     for i in range(size):
         peak[i] = first[i]
