@@ -113,14 +113,15 @@ def test_sidechain_gradient_buffer_is_overwritten_not_read(dtype, sidechain_chan
     ones = np.ones(batch)
     threshold, ratio, knee, makeup = -20 * ones, 4 * ones, 0 * ones, 0 * ones
     a_att, a_rel = 0.9 * ones, 0.999 * ones
-    log2_gain, d, y_l = (np.empty_like(log2_peak) for _ in range(3))
+    log2_gain, y_l = (np.empty_like(log2_peak) for _ in range(2))
     attack = np.empty(log2_peak.shape, dtype=np.bool_)
     kernels.compressor_forward(log2_peak, threshold, ratio, knee, makeup, a_att, a_rel,
-                               log2_gain, d, y_l, attack)
+                               log2_gain, y_l, attack)
     grad_x = np.empty_like(x)
     grad_side = np.full(side.shape, np.nan, dtype=dtype)
     grad_params = np.empty((batch, 6))
-    kernels.compressor_backward(np.ones_like(x), x, side, np.exp2(log2_gain), ratio, knee, a_att,
-                                a_rel, d, y_l, attack, True, grad_x, grad_side, grad_params)
+    kernels.compressor_backward(np.ones_like(x), x, side, np.exp2(log2_gain), threshold, ratio,
+                                knee, a_att, a_rel, log2_peak, y_l, attack, True, grad_x,
+                                grad_side, grad_params)
     assert np.isfinite(grad_side).all() and np.abs(grad_side).sum() > 0
     assert np.isfinite(grad_x).all() and np.isfinite(grad_params).all()

@@ -65,9 +65,17 @@ LANES = 4
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", inline="always")
 def _ballistics_step(x_l, prev, alpha_attack, alpha_release):
-    """One step of the branching one-pole smoother (a select, not a branch)."""
+    """One step of the branching one-pole smoother, ``α·y + (1 − α)·x_L`` (a select, not a
+    branch), written as ``x_L + α·(y − x_L)``: the chain from one sample to the next is then a
+    compare, a select and one multiply-add."""
     a = alpha_attack if x_l > prev else alpha_release
-    return a * prev + (1.0 - a) * x_l
+    return x_l + a * (prev - x_l)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+def _level_db(log2_peak):
+    """The detector level ``x_G`` in dB from ``log2`` of the peak, with the level floor."""
+    return DB_PER_LOG2 * max(log2_peak, LOG2_LEVEL_FLOOR)
 
 
 @_kernel
@@ -123,13 +131,14 @@ def _adjoint_block(lam, alpha, carry):
 
 @_kernel
 def compressor_forward(log2_peak, threshold, ratio, knee, makeup, alpha_attack, alpha_release,
-                       log2_gain, d_saved, y_l, attack):
+                       log2_gain, y_l, attack):
     """Static curve, branching ballistics and log-gain of every item.
 
     ``log2_peak`` (B, T) is ``log2`` of the detector's peak magnitude (``−inf`` for silence);
     the level is ``x_G = 20·log10(2)·max(log2_peak, log2(1e-4))``. Fills ``log2_gain`` =
-    ``log2(10)/20·(M − y_L)`` (the caller raises 2 to it in place), ``d_saved``
-    (``d = x_G − T``), ``y_l`` and the attack mask ``attack`` (each (B, T)).
+    ``log2(10)/20·(M − y_L)`` (the caller raises 2 to it in place), ``y_l`` and the attack
+    mask ``attack`` (each (B, T)). The backward kernel recomputes ``d = x_G − T`` from
+    ``log2_peak`` (saving ``d`` would cost a pass over memory each way).
 
     Items go in groups of ``LANES`` and time in blocks: per block the static curve runs as a
     vectorised loop, then the recursions of the group — the only sequential part — run
@@ -159,10 +168,9 @@ def compressor_forward(log2_peak, threshold, ratio, knee, makeup, alpha_attack, 
                 half_w = 0.5 * knee[b]
                 knee_scale = slope * 0.5 / knee[b] if knee[b] > 0.0 else 0.0
                 thr = threshold[b]
-                level, d_out, x_lj = log2_peak[b, lo:hi], d_saved[b, lo:hi], x_l[j]
+                level, x_lj = log2_peak[b, lo:hi], x_l[j]
                 for i in range(size):
-                    d = DB_PER_LOG2 * max(level[i], LOG2_LEVEL_FLOOR) - thr
-                    d_out[i] = d
+                    d = _level_db(level[i]) - thr
                     u = max(d + half_w, 0.0)
                     x_lj[i] = d * slope if d > half_w else knee_scale * u * u
             _ballistics_block(x_l[:, :size], y[:, :size], att[:, :size], a_att, a_rel, state)
@@ -213,7 +221,7 @@ def _adjoint_inputs(grad_y, x, gain, attack, alpha_attack, alpha_release, grad_x
 
 
 @_kernel
-def _static_curve_adjoint(lam, alpha, attack, d_saved, y_prev, ratio, knee, sums):
+def _static_curve_adjoint(lam, alpha, attack, log2_peak, y_prev, threshold, ratio, knee, sums):
     """Elementwise part after the adjoint recursion, for one item and block.
 
     ``lam`` (size,) holds ``λ`` on entry and ``dL/dx_G`` on exit; ``y_prev`` (size,) is ``y_L``
@@ -226,7 +234,7 @@ def _static_curve_adjoint(lam, alpha, attack, d_saved, y_prev, ratio, knee, sums
     inv_w = 1.0 / knee if knee > 0.0 else 0.0
     g_thr = g_ratio = g_knee = g_att = g_rel = 0.0
     for i in range(lam.shape[0]):
-        d = d_saved[i]
+        d = _level_db(log2_peak[i]) - threshold
         u = d + half_w
         above = 1.0 if d > half_w else 0.0
         in_knee = (1.0 if u > 0.0 else 0.0) - above
@@ -297,9 +305,9 @@ def _level_adjoint(g_level, detected, peak, loudest, separate_detector, target):
 
 
 @_kernel
-def compressor_backward(grad_y, x, detected, gain, ratio, knee, alpha_attack, alpha_release,
-                        d_saved, y_l, attack, separate_detector, grad_x, grad_detected,
-                        grad_params):
+def compressor_backward(grad_y, x, detected, gain, threshold, ratio, knee, alpha_attack,
+                        alpha_release, log2_peak, y_l, attack, separate_detector, grad_x,
+                        grad_detected, grad_params):
     """Reverse-time adjoint of :func:`compressor_forward` and of ``y = x·gain``.
 
     ``grad_y``, ``x`` and ``grad_x`` are (B, C, T); ``detected`` (B, C_s, T) is the detector's
@@ -345,7 +353,8 @@ def compressor_backward(grad_y, x, detected, gain, ratio, knee, alpha_attack, al
                 y_prev[0] = y_l[b, lo - 1] if lo > 0 else 0.0
                 y_prev[1:size] = y_l[b, lo:hi - 1]
                 _static_curve_adjoint(lam[j, :size], alpha[j, :size], attack[b, lo:hi],
-                                      d_saved[b, lo:hi], y_prev[:size], ratio[b], knee[b],
+                                      log2_peak[b, lo:hi], y_prev[:size], threshold[b],
+                                      ratio[b], knee[b],
                                       sums[j])
                 _level_adjoint(lam[j, :size], detected[b, :, lo:hi], peak[:size],
                                loudest[:size], separate_detector, target[b, :, lo:hi])
