@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .base import Effect
 from .dynamics import Compressor, SimplifiedCompressor
@@ -89,6 +91,50 @@ def build(name: str, sample_rate: float = TABLE_SAMPLE_RATE) -> Effect:
     return _EFFECTS[resolve(name)](sample_rate)
 
 
+#: What :func:`from_spec` accepts: a catalog name, ``{"name": ..., **kwargs}`` or a mapping of
+#: chain names to either.
+EffectSpec = str | Mapping[str, Any]
+
+
+def from_spec(spec: EffectSpec, sample_rate: float = TABLE_SAMPLE_RATE) -> Effect:
+    """Build an effect or a chain from a plain (JSON / YAML) description.
+
+    * ``"parametric_clipper"`` (a catalog name or alias): that effect;
+    * ``{"name": "hybrid_compressor", "mode": "reference"}``: that effect with keyword arguments;
+    * ``{"eq": "parametric_eq", "comp": "compressor", "dist": "parametric_clipper"}`` (a mapping
+      without a ``"name"`` key): a :class:`~dasp_blind.effects.Chain` of those effects in that
+      order, with ``normalize="peak"`` as the BE-AFX chains (DC removed and peak normalised
+      before each effect).
+
+    Because the description is plain data it travels in configs, checkpoints and the sidecars
+    of shipped weights.
+
+    Args:
+        spec: the description.
+        sample_rate: rate in Hz every effect is built at.
+
+    Raises:
+        ValueError: naming the unknown effect or the argument that does not build it.
+    """
+    from .chain import Chain
+
+    if isinstance(spec, str):
+        return build(spec, sample_rate)
+    if not isinstance(spec, Mapping) or not spec:
+        raise ValueError(f"effect spec must be a catalog name, a {{'name': ...}} mapping or a "
+                         f"non-empty mapping of chain names to specs, got {spec!r}")
+    if "name" in spec:
+        kwargs = {k: v for k, v in spec.items() if k != "name"}
+        cls = _EFFECTS[resolve(spec["name"])]
+        try:
+            return cls(sample_rate, **kwargs)
+        except TypeError as err:
+            raise ValueError(f"effect spec {dict(spec)!r} does not build {cls.__name__}: "
+                             f"{err}") from None
+    return Chain({str(key): from_spec(value, sample_rate) for key, value in spec.items()},
+                 normalize="peak")
+
+
 def parameter_table(effect: str | Effect, sample_rate: float = TABLE_SAMPLE_RATE
                     ) -> list[ParamRow]:
     """The parameters of an effect, in column order of its ``param_space``.
@@ -158,5 +204,6 @@ def describe(name: str, sample_rate: float = TABLE_SAMPLE_RATE) -> str:
     return f"{title}: {summary(cls)}\n{format_table(parameter_table(key, sample_rate))}"
 
 
-__all__ = ["ALIASES", "TABLE_SAMPLE_RATE", "ParamRow", "build", "describe", "format_table",
-           "markdown_table", "names", "parameter_table", "resolve", "summary"]
+__all__ = ["ALIASES", "TABLE_SAMPLE_RATE", "EffectSpec", "ParamRow", "build", "describe",
+           "format_table", "from_spec", "markdown_table", "names", "parameter_table", "resolve",
+           "summary"]
