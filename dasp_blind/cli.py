@@ -4,6 +4,8 @@
 * ``dasp-blind effects [NAME]`` lists the effects with their parameters, ranges and defaults.
 * ``dasp-blind apply IN OUT --effect NAME[,NAME...] --param NAME=VALUE ...`` runs effects on an
   audio file.
+* ``dasp-blind estimate WET [--model NAME] [--dry DRY --out OUT] [--refine N]`` estimates an
+  effect's parameters from a processed file (:mod:`dasp_blind.cli_estimate`).
 * ``dasp-blind fit|validate|test --config CONFIG`` runs a LightningCLI on the LightningModule and
   LightningDataModule named in the config: a config shipped in the package by name (e.g.
   ``proxy/compressor``) or a YAML file. Needs the ``train`` extra.
@@ -549,6 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_effects(sub)
     add_apply(sub)
     add_pretrained(sub)
+    from .cli_estimate import add_estimate  # imports this module: added here, not at the top
+
+    add_estimate(sub)
     return parser
 
 

@@ -9,14 +9,19 @@ only when the analysis effect is the synthesis effect).
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from .. import pretrained
 from ..effects.catalog import EffectSpec
+from ..training.recipe import logged_metrics, run_recipe
 from .estimator import HEAD_HIDDEN, EncoderSpec, Estimator
 from .losses import mel_loss, mrstft_loss, mse_q, mse_y
 
@@ -37,7 +42,10 @@ class BlindEstimator(pl.LightningModule):
     itself as ŷ, "L(x, y)").
 
     Inference goes through the :class:`Estimator` in :attr:`model`, which this module also
-    exposes: :meth:`estimate`, :meth:`estimate_q`, :attr:`analysis`.
+    exposes: :meth:`estimate`, :meth:`estimate_q`, :attr:`analysis`. At the end of ``fit`` the
+    estimator is exported to ``<log_dir>/estimator.pt`` with its :mod:`dasp_blind.pretrained`
+    sidecar (recipe and last validation metrics), so ``dasp_blind.pretrained.load(path)``
+    returns a ready :class:`Estimator`.
 
     Args:
         analysis: effect spec of the analysis effect (:func:`dasp_blind.effects.catalog.from_spec`).
@@ -149,6 +157,41 @@ class BlindEstimator(pl.LightningModule):
             optimizer, factor=self.hparams.lr_factor, patience=self.hparams.lr_patience)
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss"}}
+
+
+    # ------------------------------------------------------------------ export
+    def estimator_init_args(self) -> dict[str, Any]:
+        """Keyword arguments that build :attr:`model` (its sidecar's ``init_args``)."""
+        hp = self.hparams
+        return {"analysis": _plain(hp.analysis), "encoder": _plain(hp.encoder),
+                "sample_rate": hp.sample_rate, "hidden": list(hp.hidden),
+                "window_s": hp.window_s}
+
+    def on_fit_end(self) -> None:
+        """Export the estimator to the log folder (rank zero only)."""
+        if not self.trainer.is_global_zero or self.trainer.log_dir is None:
+            return
+        init_args = self.estimator_init_args()
+        try:
+            json.dumps(init_args)
+        except TypeError:
+            warnings.warn("the estimator was not exported: its analysis effect or encoder was "
+                          "given as an object, not as a spec (plain data)", stacklevel=2)
+            return
+        hp = self.hparams
+        recipe = run_recipe(self.trainer, loss=hp.loss, lr=hp.lr)
+        metrics = logged_metrics(self.trainer, "val/", "the validation split of the run's "
+                                                       "data module, at the last validation")
+        pretrained.save(self.model, Path(self.trainer.log_dir) / "estimator.pt",
+                        init_args=init_args, sample_rate=hp.sample_rate, recipe=recipe,
+                        metrics=metrics, overwrite=True)
+
+
+def _plain(spec: Any) -> Any:
+    """A spec with its mappings as plain dicts (jsonargparse may hand over its own types)."""
+    if isinstance(spec, dict) or hasattr(spec, "items"):
+        return {str(k): _plain(v) for k, v in spec.items()}
+    return spec
 
 
 __all__ = ["LOSSES", "PARAMS_LOSS_SCALE", "BlindEstimator"]

@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from .. import pretrained
 from ..effects.dynamics import compressor_param_specs
 from ..nn.tcn import PROXY_CONTROLS, TCNCompressorProxy
 from ..params import ParamSpace
+from .recipe import logged_metrics, run_recipe
 
 #: Hyperparameters of :class:`CompressorProxyModule` that build the network.
 ARCHITECTURE = ("kernel_size", "num_blocks", "dilation_growth", "channels")
@@ -106,23 +104,14 @@ class CompressorProxyModule(pl.LightningModule):
 
     def _recipe(self) -> dict[str, Any]:
         """What this run knows of how its weights were made."""
-        seed = os.environ.get("PL_GLOBAL_SEED")  # set by seed_everything
-        return {"command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-                "data": _data_recipe(self.trainer.datamodule),
-                "steps": int(self.trainer.global_step),
-                "seed": None if seed is None else int(seed),
-                "lr": self.hparams.lr, "stft_weight": self.hparams.stft_weight,
-                "init_weights": (None if self.hparams.init_weights is None
-                                 else str(self.hparams.init_weights))}
+        return run_recipe(self.trainer, lr=self.hparams.lr, stft_weight=self.hparams.stft_weight,
+                          init_weights=(None if self.hparams.init_weights is None
+                                        else str(self.hparams.init_weights)))
 
     def _validation_metrics(self) -> dict[str, Any]:
         """The last validation's ``val_*`` metrics, or ``{}`` if none ran."""
-        values = {k: float(v) for k, v in self.trainer.callback_metrics.items()
-                  if k.startswith("val")}
-        if not values:
-            return {}
-        return {**values, "measured_on": "the validation split of the run's data module, at the "
-                                         "last validation of fit"}
+        return logged_metrics(self.trainer, "val", "the validation split of the run's data "
+                                                   "module, at the last validation of fit")
 
 
 def _initial_state(init_weights: str, init_args: dict[str, Any]) -> dict[str, Tensor]:
@@ -132,18 +121,6 @@ def _initial_state(init_weights: str, init_args: dict[str, Any]) -> dict[str, Te
         raise ValueError(f"init_weights {init_weights!r} were trained with init_args {recorded}, "
                          f"but this module builds {init_args}")
     return pretrained.load(init_weights).state_dict()
-
-
-def _data_recipe(datamodule: pl.LightningDataModule | None) -> dict[str, Any] | None:
-    """The data module's class and its plain hyperparameters."""
-    if datamodule is None:
-        return None
-    plain = {k: v for k, v in dict(datamodule.hparams).items()
-             if v is None or isinstance(v, str | int | float | bool)}
-    effect = getattr(datamodule, "effect", None)
-    if effect is not None:
-        plain["effect"] = type(effect).__name__
-    return {"class": f"{type(datamodule).__module__}.{type(datamodule).__qualname__}", **plain}
 
 
 def export_proxy(proxy: TCNCompressorProxy, path: Path, *, init_args: dict[str, Any],

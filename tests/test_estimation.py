@@ -1,0 +1,161 @@
+"""The Estimator (inference on any length) and BlindEstimator (real Lightning Trainer runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from dasp_blind import pretrained
+from dasp_blind.data.modules import EffectDataModule
+from dasp_blind.effects import ParametricClipper
+from dasp_blind.estimation import Estimator
+from dasp_blind.estimation.estimator import SILENT_WINDOW_ENERGY
+from dasp_blind.estimation.module import BlindEstimator
+
+SR = 8000
+
+
+class LevelEncoder(nn.Module):
+    """A stand-in encoder whose embedding is each item's log RMS and peak (deterministic)."""
+
+    out_dim = 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rms = x.square().mean(dim=(1, 2)).add(1e-12).sqrt()
+        peak = x.abs().amax(dim=(1, 2)).add(1e-12)
+        return torch.stack([rms.log(), peak.log()], dim=1)
+
+
+def level_estimator(window_s: float = 0.5) -> Estimator:
+    est = Estimator(ParametricClipper(SR), LevelEncoder(), SR, hidden=(8,), window_s=window_s)
+    return est.eval()
+
+
+def test_estimate_q_of_a_short_input_is_the_forward_pass_in_eval_mode():
+    gen = torch.Generator().manual_seed(0)
+    est = level_estimator()
+    est.train()
+    wet = torch.randn(3, 1, SR // 4, generator=gen)
+    q = est.estimate_q(wet)
+    assert est.training  # the mode is restored
+    est.eval()
+    with torch.no_grad():
+        assert torch.equal(q, est(wet))
+    assert q.shape == (3, 3) and ((q >= 0) & (q <= 1)).all()
+    params = est.estimate(wet)
+    assert list(params) == ["drive_db", "offset", "hardness"]
+    assert torch.allclose(params["offset"], est.analysis.param_space.denormalize(q)["offset"])
+
+
+def test_long_input_estimate_is_the_energy_weighted_mean_of_its_windows():
+    """A plain loop over the documented windows (half-window hop, last one at the end) and
+    weights (window energy; windows 60 dB below the loudest count for nothing)."""
+    gen = torch.Generator().manual_seed(1)
+    est = level_estimator(window_s=0.5)
+    window = SR // 2
+    wet = torch.randn(2, 1, 2 * SR + 123, generator=gen)
+    wet[0, :, SR:] *= 0.1           # a quieter second half
+    wet[1, :, : SR // 2] *= 1e-4    # a near-silent first window
+    starts = list(range(0, wet.shape[-1] - window + 1, window // 2))
+    starts.append(wet.shape[-1] - window)
+    for b in range(2):
+        qs, weights = [], []
+        for s in starts:
+            w = wet[b:b + 1, :, s:s + window]
+            with torch.no_grad():
+                qs.append(est(w)[0])
+            weights.append(float(w.square().mean()))
+        loudest = max(weights)
+        weights = [e if e >= SILENT_WINDOW_ENERGY * loudest else 0.0 for e in weights]
+        expected = sum(w * q for w, q in zip(weights, qs, strict=True)) / sum(weights)
+        got = est.estimate_q(wet)[b]
+        assert torch.allclose(got, expected, atol=16 * torch.finfo(torch.float32).eps)
+
+
+def test_silent_input_gives_finite_estimates():
+    est = level_estimator()
+    q = est.estimate_q(torch.zeros(1, 1, 3 * SR))
+    assert torch.isfinite(q).all()
+
+
+def test_estimator_argument_errors():
+    with pytest.raises(ValueError, match="unknown effect"):
+        Estimator("no_such_effect", LevelEncoder(), SR)
+    with pytest.raises(ValueError, match="out_dim"):
+        Estimator("parametric_clipper", nn.Identity(), SR)
+    with pytest.raises(ValueError, match="window_s"):
+        Estimator("parametric_clipper", LevelEncoder(), SR, window_s=0)
+    with pytest.raises(ValueError, match="wet"):
+        level_estimator().estimate_q(torch.zeros(SR))
+
+
+# ------------------------------------------------------------------------ Lightning training
+def clipper_data(**kwargs) -> EffectDataModule:
+    args = dict(effect=ParametricClipper(SR), duration_s=0.75, sample_rate=SR, batch_size=4,
+                train_items=8, val_items=4, test_items=4, seed=0)
+    return EffectDataModule(**{**args, **kwargs})
+
+
+def small_module(**kwargs) -> BlindEstimator:
+    args = dict(analysis="parametric_clipper", encoder={"name": "tfe"}, sample_rate=SR,
+                hidden=(16,), window_s=0.75, lr=1e-3)
+    return BlindEstimator(**{**args, **kwargs})
+
+
+def trainer(tmp_path: Path, steps: int) -> pl.Trainer:
+    return pl.Trainer(max_steps=steps, default_root_dir=tmp_path,
+                      logger=pl.loggers.CSVLogger(tmp_path), enable_checkpointing=False,
+                      enable_progress_bar=False, log_every_n_steps=1, num_sanity_val_steps=0)
+
+
+def test_fit_lowers_the_mel_loss_and_exports_a_loadable_estimator(tmp_path):
+    pl.seed_everything(0)
+    module = small_module()
+    data = clipper_data()
+    data.setup()
+    batch = next(iter(data.train_dataloader()))
+    module.eval()
+    with torch.no_grad():
+        before = float(module._metrics(batch, "val")["mel"])
+    fit = trainer(tmp_path, steps=12)
+    fit.fit(module, datamodule=data)
+    module.eval()
+    with torch.no_grad():
+        metrics = module._metrics(batch, "val")
+    assert float(metrics["mel"]) < before
+    assert {"mel", "mse_y", "mse_q", "mrstft", "random_mel", "dry_mel"} <= set(metrics)
+    weights = Path(fit.log_dir) / "estimator.pt"
+    meta = json.loads(weights.with_suffix(".json").read_text())
+    assert meta["class_path"] == "dasp_blind.estimation.estimator.Estimator"
+    assert meta["init_args"]["analysis"] == "parametric_clipper"
+    assert meta["recipe"]["steps"] == 12 and meta["recipe"]["loss"] == "mel"
+    assert "val/mel" in meta["metrics"] and "val/random_mel" in meta["metrics"]
+    loaded = pretrained.load(weights)
+    assert isinstance(loaded, Estimator) and not loaded.training
+    wet = batch["wet"]
+    assert torch.allclose(loaded.estimate_q(wet), module.estimate_q(wet),
+                          atol=64 * torch.finfo(torch.float32).eps)
+    logged = (Path(fit.log_dir) / "metrics.csv").read_text().splitlines()[0]
+    for name in ("train/loss", "val/mel", "val/mse_q", "val/random_mel", "val/dry_mse_y"):
+        assert name in logged
+
+
+def test_params_loss_needs_matching_effects(tmp_path):
+    module = small_module(analysis="taylor_clipper", loss="params")
+    with pytest.raises(ValueError, match="loss='params'"):
+        trainer(tmp_path, steps=1).fit(module, datamodule=clipper_data())
+    with pytest.raises(ValueError, match="loss"):
+        small_module(loss="l2")
+
+
+def test_mismatched_analysis_trains_without_mse_q(tmp_path):
+    module = small_module(analysis="taylor_clipper")
+    fit = trainer(tmp_path, steps=2)
+    fit.fit(module, datamodule=clipper_data(val_items=4))
+    logged = (Path(fit.log_dir) / "metrics.csv").read_text().splitlines()[0]
+    assert "val/mel" in logged and "mse_q" not in logged
