@@ -1,7 +1,7 @@
 """dasp_blind: differentiable audio effects in PyTorch and the models built from them."""
 
-from . import data, effects, functional, nn, params, pretrained
+from . import data, effects, encoders, functional, nn, params, pretrained
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "effects", "functional", "nn", "params", "pretrained", "__version__"]
+__all__ = ["data", "effects", "encoders", "functional", "nn", "params", "pretrained", "__version__"]
