@@ -168,6 +168,23 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+def check_min_length(x: Tensor, minimum: int, name: str = "x", why: str = "") -> Tensor:
+    """Check that audio ``x`` ``(batch, channels, samples)`` holds at least ``minimum`` samples;
+    ``why`` (e.g. ``" (the MEE's valid convolutions)"``) ends the message's first clause."""
+    if x.shape[-1] < minimum:
+        raise ValueError(f"{name} must hold at least {minimum} samples{why}, "
+                         f"got {x.shape[-1]} (shape {tuple(x.shape)})")
+    return x
+
+
+def check_batchnorm_batch(training: bool, batch: int, name: str) -> None:
+    """A batch norm in training mode needs more than one value per channel: raise for a batch
+    of one item (in eval mode, single items are fine)."""
+    if training and batch < 2:
+        raise ValueError(f"{name} must hold at least 2 items in training mode (batch norm), got "
+                         f"batch size {batch}; call .eval() to process a single item")
+
+
 def check_tensor(value: object, name: str, shape: str) -> Tensor:
     """Check that ``value`` is a finite real floating-point tensor (``shape`` is only used in the
     message)."""

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..functional.units import _db_to_gain
+from .mlp import mlp_stack
 
 
 def receptive_field(kernel_size: int, dilations: list[int]) -> int:
@@ -70,11 +71,7 @@ class TCNBlock(nn.Module):
 
 def conditioning_mlp(in_dim: int, hidden: tuple[int, ...] = (16, 32, 32)) -> nn.Sequential:
     """Linear → BatchNorm → PReLU layers mapping controls to a conditioning vector."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(in_dim, width), nn.BatchNorm1d(width), nn.PReLU()]
-        in_dim = width
-    return nn.Sequential(*layers)
+    return mlp_stack(in_dim, hidden)
 
 
 #: The compressor controls the proxy is conditioned on (normalised, in this order); threshold
