@@ -17,7 +17,7 @@ from dasp_blind.estimation import Estimator
 from dasp_blind.estimation.estimator import SILENT_WINDOW_ENERGY
 from dasp_blind.estimation.module import BlindEstimator
 
-SR = 8000
+SR = 16000
 
 
 class LevelEncoder(nn.Module):
@@ -77,6 +77,16 @@ def test_long_input_estimate_is_the_energy_weighted_mean_of_its_windows():
         assert torch.allclose(got, expected, atol=16 * torch.finfo(torch.float32).eps)
 
 
+def test_input_shorter_than_the_encoder_reads_is_repeated():
+    gen = torch.Generator().manual_seed(3)
+    est = level_estimator()
+    est.encoder.min_length = 1000
+    wet = torch.randn(1, 1, 300, generator=gen)
+    with torch.no_grad():
+        expected = est(torch.cat([wet, wet, wet, wet[..., :100]], dim=-1))
+    assert torch.equal(est.estimate_q(wet), expected)
+
+
 def test_silent_input_gives_finite_estimates():
     est = level_estimator()
     q = est.estimate_q(torch.zeros(1, 1, 3 * SR))
@@ -96,14 +106,15 @@ def test_estimator_argument_errors():
 
 # ------------------------------------------------------------------------ Lightning training
 def clipper_data(**kwargs) -> EffectDataModule:
-    args = dict(effect=ParametricClipper(SR), duration_s=0.75, sample_rate=SR, batch_size=4,
+    args = dict(effect=ParametricClipper(SR), duration_s=0.8, sample_rate=SR, batch_size=4,
                 train_items=8, val_items=4, test_items=4, seed=0)
     return EffectDataModule(**{**args, **kwargs})
 
 
 def small_module(**kwargs) -> BlindEstimator:
-    args = dict(analysis="parametric_clipper", encoder={"name": "tfe"}, sample_rate=SR,
-                hidden=(16,), window_s=0.75, lr=1e-3)
+    # TE reads 11,341 samples at least (TFE 80,384): 0.8 s at 16 kHz
+    args = dict(analysis="parametric_clipper", encoder={"name": "te"}, sample_rate=SR,
+                hidden=(16,), window_s=0.8, lr=1e-3)
     return BlindEstimator(**{**args, **kwargs})
 
 
@@ -122,6 +133,7 @@ def test_fit_lowers_the_mel_loss_and_exports_a_loadable_estimator(tmp_path):
     module.eval()
     with torch.no_grad():
         before = float(module._metrics(batch, "val")["mel"])
+    module.train()
     fit = trainer(tmp_path, steps=12)
     fit.fit(module, datamodule=data)
     module.eval()

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 
 from .._checks import check_integer_rate, check_positive, check_seed
 from ..effects.base import Effect
+from ..effects.catalog import EffectSpec, from_spec
 from .clips import build_clips
 from .pairs import EffectPairDataset
 
@@ -36,7 +37,11 @@ class EffectDataModule(pl.LightningDataModule):
     seed, so a batch is the same for any number of workers.
 
     Args:
-        effect: the effect that makes the wet signals (e.g. ``dasp_blind.effects.Compressor``).
+        effect: the effect that makes the wet signals: an effect
+            (``dasp_blind.effects.Compressor(44100)``) or a spec of
+            :func:`~dasp_blind.effects.catalog.from_spec` built at ``sample_rate``
+            (``"compressor"``, or ``{"eq": "parametric_eq", "dist": "parametric_clipper"}`` for
+            a chain).
         source: ``"synthetic"``, ``"folder"`` or ``"musdb"``.
         root: folder of audio files or MUSDB18 root (required for ``"folder"`` / ``"musdb"``).
         duration_s: clip length in seconds.
@@ -58,8 +63,9 @@ class EffectDataModule(pl.LightningDataModule):
             rate or seed.
     """
 
-    def __init__(self, effect: Effect, source: str = "synthetic", root: str | None = None,
-                 duration_s: float = 1.0, sample_rate: int = 44100, batch_size: int = 8,
+    def __init__(self, effect: Effect | EffectSpec, source: str = "synthetic",
+                 root: str | None = None, duration_s: float = 1.0, sample_rate: int = 44100,
+                 batch_size: int = 8,
                  train_items: int = 256, val_items: int = 32, test_items: int = 32,
                  num_workers: int = 0, seed: int = 0, musdb_is_wav: bool = False,
                  multiprocessing_context: str | None = None, dynamics: bool = False):
@@ -68,8 +74,10 @@ class EffectDataModule(pl.LightningDataModule):
         check_positive(duration_s, "duration_s")
         check_integer_rate(sample_rate)
         check_seed(seed)
+        if isinstance(effect, str | dict):
+            effect = from_spec(effect, sample_rate)
         if not isinstance(effect, Effect):
-            raise ValueError(f"effect must be a dasp_blind.effects.Effect, got "
+            raise ValueError(f"effect must be a dasp_blind.effects.Effect or an effect spec, got "
                              f"{type(effect).__name__}")
         if source not in SOURCES:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")

@@ -99,11 +99,13 @@ class Estimator(nn.Module):
     def estimate_q(self, wet: Tensor, window_s: float | None = None) -> Tensor:
         """Normalised controls ``(B, P)`` of wet audio ``(B, C, T)`` of any length.
 
-        Runs in eval mode (restored afterwards) and without gradients. An input no longer
-        than ``window_s`` is analysed whole. A longer one is cut into windows of ``window_s``
-        seconds with half a window of hop (the last one ends at the last sample); the windows'
-        estimates are averaged in the normalised space, each weighted by the window's energy,
-        so quiet passages count less and windows 60 dB below the loudest do not count at all.
+        Runs in eval mode (restored afterwards) and without gradients. An input shorter than
+        the encoder can read (its ``min_length``, e.g. 1.82 s for TFE) is repeated up to that
+        length; one no longer than ``window_s`` is analysed whole. A longer one is cut into
+        windows of ``window_s`` seconds with half a window of hop (the last one ends at the
+        last sample); the windows' estimates are averaged in the normalised space, each
+        weighted by the window's energy, so quiet passages count less and windows 60 dB below
+        the loudest do not count at all.
 
         Args:
             wet: audio ``(batch, channels, samples)`` at :attr:`sample_rate`.
@@ -111,6 +113,10 @@ class Estimator(nn.Module):
         """
         check_audio(wet, "wet")
         length = round(check_positive(window_s or self.window_s, "window_s") * self.sample_rate)
+        minimum = getattr(self.encoder, "min_length", 1)
+        length = max(length, minimum)
+        if wet.shape[-1] < minimum:  # shorter than the encoder can read: repeat it
+            wet = wet.repeat(1, 1, -(-minimum // wet.shape[-1]))[..., :minimum]
         with _inference(self):
             if wet.shape[-1] <= length:
                 return self(wet)
