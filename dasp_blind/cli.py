@@ -19,35 +19,21 @@ import argparse
 import importlib
 import logging
 import math
-import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-PROG = "dasp-blind"
+from .cli_common import PROG, CLIError, check_output, checked, os_message, progress
+
 TRAIN_EXTRA = 'pip install "dasp_blind[train]"'
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 # Files longer than this get a notice that each effect runs over the whole file in one pass.
 LONG_FILE_S = 60.0
-
-
-class CLIError(Exception):
-    """A user error, printed as one line naming the option; the command exits with status 2."""
-
-    def __init__(self, option: str | None, message: str):
-        super().__init__(message)
-        self.option = option
-        self.message = " ".join(message.split())  # one line
-
-    def line(self) -> str:
-        """``dasp-blind: error: <option>: <message>``."""
-        where = f"{self.option}: " if self.option else ""
-        return f"{PROG}: error: {where}{self.message}"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,14 +47,6 @@ class _Parser(argparse.ArgumentParser):
         if unknown:
             raise CLIError(unknown.group(1), f"unknown option (see {self.prog} --help)")
         raise CLIError(None, message)
-
-
-def _checked(option: str, check: Callable[[Any], Any], value: Any) -> Any:
-    """``check(value)``, with its ValueError turned into a CLIError naming ``option``."""
-    try:
-        return check(value)
-    except ValueError as err:
-        raise CLIError(option, str(err)) from None
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -101,16 +79,16 @@ def run_demo(args: argparse.Namespace) -> int:
     """Render the tour into ``args.out``; print the level table and what was skipped."""
     from . import tour
 
-    seconds = _checked("--seconds", tour.check_seconds, args.seconds)
-    seed = _checked("--seed", tour.check_seed, args.seed)
-    rate = _checked("--sample-rate", tour.check_tour_sample_rate, args.sample_rate)
+    seconds = checked("--seconds", tour.check_seconds, args.seconds)
+    seed = checked("--seed", tour.check_seed, args.seed)
+    rate = checked("--sample-rate", tour.check_tour_sample_rate, args.sample_rate)
     figure = not args.no_figure and tour.matplotlib_available()
     try:
         tour.check_out_dir(args.out, tour.tour_files(rate, figure), args.overwrite)
         rows = tour.run_tour(args.out, seconds=seconds, seed=seed, sample_rate=rate,
                              figure=figure, overwrite=args.overwrite)
     except OSError as err:
-        raise CLIError("--out", _os_message(err)) from None
+        raise CLIError("--out", os_message(err)) from None
     print(tour.format_table(rows))
     for name, reason in tour.skipped_effects(rate).items():
         print(f"skipped {name}: {reason}")
@@ -120,16 +98,6 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"\nwrote {len(rows)} wav files" + (f" and {tour.FIGURE_NAME}" if figure else "")
           + f" to {args.out}")
     return 0
-
-
-def _os_message(err: OSError) -> str:
-    """An OSError as the CLI says it: the path and the reason, ``--overwrite`` for the hint."""
-    if err.filename is not None and err.strerror:
-        text = f"{err.filename!r}: {err.strerror}"
-    else:
-        text = str(err)
-    return text.replace("pass overwrite=True", "pass --overwrite").replace(
-        "pass overwrite", "pass --overwrite")
 
 
 def add_pretrained(sub: argparse._SubParsersAction) -> None:
@@ -174,10 +142,10 @@ def run_effects(args: argparse.Namespace) -> int:
     from ._checks import check_integer_rate
     from .effects import catalog
 
-    rate = _checked("--sample-rate", check_integer_rate, args.sample_rate)
+    rate = checked("--sample-rate", check_integer_rate, args.sample_rate)
     if args.name is not None:
-        name = _checked("name", catalog.resolve, args.name)
-        print(_checked("--sample-rate", lambda r: catalog.describe(name, r), rate))
+        name = checked("name", catalog.resolve, args.name)
+        print(checked("--sample-rate", lambda r: catalog.describe(name, r), rate))
         return 0
     blocks = []
     for name, cls in catalog.names().items():
@@ -221,9 +189,9 @@ def run_apply(args: argparse.Namespace) -> int:
 
     from .data.audio import audio_format, load_audio, save_audio
 
-    _check_output(args.input, args.output, args.overwrite)
-    _checked("output", audio_format, args.output)
-    _checked("--subtype", lambda s: audio_format(args.output, s), args.subtype)
+    check_output(args.input, args.output, args.overwrite)
+    checked("output", audio_format, args.output)
+    checked("--subtype", lambda s: audio_format(args.output, s), args.subtype)
     names = _effect_names(args.effect)
     try:
         audio, rate = load_audio(args.input)  # (channels, samples)
@@ -235,40 +203,22 @@ def run_apply(args: argparse.Namespace) -> int:
     params = _parse_params(args.param, effects)
     seconds = audio.shape[-1] / rate
     if seconds > LONG_FILE_S:
-        _progress(f"{seconds:.0f} s of audio: each effect runs over the whole file at once "
+        progress(f"{seconds:.0f} s of audio: each effect runs over the whole file at once "
                   f"(effects such as the compressor carry state across it); this takes a while")
     x = audio.unsqueeze(0)  # (1, channels, samples)
     with torch.no_grad():
         for i, (name, effect) in enumerate(effects.items(), start=1):
             start = time.perf_counter()
-            _progress(f"[{i}/{len(effects)}] {name} ...", end="")
+            progress(f"[{i}/{len(effects)}] {name} ...", end="")
             x = effect.process(x, params[name])
-            _progress(f" {time.perf_counter() - start:.2f} s")
+            progress(f" {time.perf_counter() - start:.2f} s")
     try:
         save_audio(args.output, x, rate, overwrite=args.overwrite, subtype=args.subtype)
     except OSError as err:
-        raise CLIError("output", _os_message(err)) from None
+        raise CLIError("output", os_message(err)) from None
     print(f"wrote {args.output}: {x.shape[1]} channel(s), {rate} Hz, {seconds:.3f} s, "
           f"{' -> '.join(effects)}")
     return 0
-
-
-def _progress(text: str, end: str = "\n") -> None:
-    print(text, end=end, file=sys.stderr, flush=True)
-
-
-def _check_output(input_path: str, output_path: str, overwrite: bool) -> None:
-    """Refuse to replace a file (the input above all) unless ``overwrite``."""
-    out = Path(output_path)
-    if out.is_dir():
-        raise CLIError("output", f"{output_path!r} is a folder; give a file name")
-    if overwrite:
-        return
-    if out.exists() and Path(input_path).exists() and os.path.samefile(out, input_path):
-        raise CLIError("output", f"{output_path!r} is the input file; pass --overwrite to "
-                                 f"replace it")
-    if out.exists():
-        raise CLIError("output", f"{output_path!r} exists; pass --overwrite to replace it")
 
 
 def _effect_names(spec: str) -> list[str]:
@@ -277,7 +227,7 @@ def _effect_names(spec: str) -> list[str]:
 
     names = [n.strip() for n in spec.split(",")]
     for name in names:
-        _checked("--effect", catalog.resolve, name)
+        checked("--effect", catalog.resolve, name)
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise CLIError("--effect", f"each effect may appear once in a chain, repeated: "

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from .cli import CLIError, _check_output, _checked, _os_message, _progress
+from .cli_common import CLIError, check_output, checked, os_message, progress
 
 #: Shipped estimator used when neither --model nor --checkpoint is given.
 DEFAULT_MODEL = "parametric_clipper_estimator"
@@ -51,7 +51,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     from ._checks import check_int
     from .estimation import refine
 
-    steps = _checked("--refine", lambda n: check_int(n, "--refine", 0), args.refine)
+    steps = checked("--refine", lambda n: check_int(n, "--refine", 0), args.refine)
     if (args.out or steps) and args.dry is None:
         raise CLIError("--dry", "--out and --refine need the dry file (--dry)")
     if args.out is not None:
@@ -59,7 +59,7 @@ def run_estimate(args: argparse.Namespace) -> int:
             if _same(given, args.out):
                 raise CLIError("--out", f"{args.out!r} is an input file; estimate never "
                                         f"replaces its inputs")
-        _check_output(args.wet, args.out, args.overwrite)
+        check_output(args.wet, args.out, args.overwrite)
     estimator, name = _load_estimator(args)
     rate = int(estimator.sample_rate)
     wet = _read("wet", args.wet, rate)
@@ -87,8 +87,8 @@ def run_estimate(args: argparse.Namespace) -> int:
         try:
             save_audio(args.out, rendered, rate, overwrite=args.overwrite)
         except OSError as err:
-            raise CLIError("--out", _os_message(err)) from None
-        _progress(f"wrote {args.out}")
+            raise CLIError("--out", os_message(err)) from None
+        progress(f"wrote {args.out}")
     return 0
 
 

@@ -1,0 +1,61 @@
+"""What the ``dasp-blind`` subcommands share: one-line errors, output checks, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PROG = "dasp-blind"
+
+
+class CLIError(Exception):
+    """A user error, printed as one line naming the option; the command exits with status 2."""
+
+    def __init__(self, option: str | None, message: str):
+        super().__init__(message)
+        self.option = option
+        self.message = " ".join(message.split())  # one line
+
+    def line(self) -> str:
+        """``dasp-blind: error: <option>: <message>``."""
+        where = f"{self.option}: " if self.option else ""
+        return f"{PROG}: error: {where}{self.message}"
+
+
+def checked(option: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """``check(value)``, with its ValueError turned into a CLIError naming ``option``."""
+    try:
+        return check(value)
+    except ValueError as err:
+        raise CLIError(option, str(err)) from None
+
+
+def os_message(err: OSError) -> str:
+    """An OSError as the CLI says it: the path and the reason, ``--overwrite`` for the hint."""
+    if err.filename is not None and err.strerror:
+        text = f"{err.filename!r}: {err.strerror}"
+    else:
+        text = str(err)
+    return text.replace("pass overwrite=True", "pass --overwrite").replace(
+        "pass overwrite", "pass --overwrite")
+
+
+def progress(text: str, end: str = "\n") -> None:
+    print(text, end=end, file=sys.stderr, flush=True)
+
+
+def check_output(input_path: str, output_path: str, overwrite: bool) -> None:
+    """Refuse to replace a file (the input above all) unless ``overwrite``."""
+    out = Path(output_path)
+    if out.is_dir():
+        raise CLIError("output", f"{output_path!r} is a folder; give a file name")
+    if overwrite:
+        return
+    if out.exists() and Path(input_path).exists() and os.path.samefile(out, input_path):
+        raise CLIError("output", f"{output_path!r} is the input file; pass --overwrite to "
+                                 f"replace it")
+    if out.exists():
+        raise CLIError("output", f"{output_path!r} exists; pass --overwrite to replace it")
