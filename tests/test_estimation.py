@@ -171,3 +171,33 @@ def test_mismatched_analysis_trains_without_mse_q(tmp_path):
     fit.fit(module, datamodule=clipper_data(val_items=4))
     logged = (Path(fit.log_dir) / "metrics.csv").read_text().splitlines()[0]
     assert "val/mel" in logged and "mse_q" not in logged
+
+
+def test_test_run_writes_the_paper_table(tmp_path):
+    module = small_module()
+    data = clipper_data(test_items=6)
+    run = trainer(tmp_path, steps=1)
+    run.fit(module, datamodule=data)
+    run.test(module, datamodule=data)
+    rows = json.loads((Path(run.log_dir) / "test_results.json").read_text())
+    assert [r["method"] for r in rows] == ["te (mel loss)", "Random q̂", "L(x, y)"]
+    assert all(r["clips"] == 6 for r in rows)
+    assert rows[0]["setting"] == "ParametricClipper -> parametric_clipper"
+    assert rows[0]["mse_q"] is not None and rows[2]["mse_q"] is None
+    logged = {k: float(v) for k, v in run.callback_metrics.items()}
+    assert rows[0]["mel"] == pytest.approx(logged["test/mel"], rel=1e-5)
+    assert rows[1]["mel"] == pytest.approx(logged["test/random_mel"], rel=1e-5)
+    table = (Path(run.log_dir) / "test_results.md").read_text()
+    assert "| MSE_y | L_mel | MSE_q |" in table and "Random q̂" in table
+
+
+def test_markdown_table_merges_runs_and_shows_shared_baselines_once():
+    from dasp_blind.estimation.tables import markdown_table, result_rows
+
+    metrics = {"mse_y": 0.1, "mel": 0.2, "random_mse_y": 0.5, "random_mel": 0.6,
+               "dry_mse_y": 0.9, "dry_mel": 1.0}
+    rows = (result_rows("clipper -> clipper", "tfe", "mel", metrics, 10)
+            + result_rows("clipper -> clipper", "mee", "mel", {**metrics, "mel": 0.3}, 10))
+    lines = markdown_table(rows).splitlines()
+    assert len(lines) == 2 + 4  # header, rule, two estimators, the two shared baselines
+    assert lines[2] == "| clipper -> clipper | tfe (mel loss) | 0.1000 | 0.2000 | – | 10 |"

@@ -24,6 +24,7 @@ from ..effects.catalog import EffectSpec
 from ..training.recipe import logged_metrics, run_recipe
 from .estimator import HEAD_HIDDEN, EncoderSpec, Estimator
 from .losses import mel_loss, mrstft_loss, mse_q, mse_y
+from .tables import result_rows, write_results
 
 LOSSES = ("mel", "params")
 #: Factor of the parameter MSE in the ``params`` loss (the reference's).
@@ -146,8 +147,30 @@ class BlindEstimator(pl.LightningModule):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
+    def on_test_epoch_start(self) -> None:
+        self._test_sums: dict[str, float] = {}
+        self._test_clips = 0
+
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+        metrics = self._metrics(batch, "test")
+        size = batch["wet"].shape[0]
+        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, batch_size=size,
+                      sync_dist=True)
+        for key, value in metrics.items():
+            self._test_sums[key] = self._test_sums.get(key, 0.0) + float(value) * size
+        self._test_clips += size
+
+    def on_test_epoch_end(self) -> None:
+        """Write the paper's table rows of this run to the log folder (rank zero only)."""
+        if not self._test_clips or not self.trainer.is_global_zero \
+                or self.trainer.log_dir is None:
+            return
+        means = {k: v / self._test_clips for k, v in self._test_sums.items()}
+        hp = self.hparams
+        synthesis = (" + ".join(self._synthesis_names_short()) or "?")
+        setting = f"{synthesis} -> {_describe(hp.analysis)}"
+        rows = result_rows(setting, _describe(hp.encoder), hp.loss, means, self._test_clips)
+        write_results(rows, self.trainer.log_dir)
 
     def configure_optimizers(self) -> dict[str, Any]:
         # the analysis effect is fixed (a neural proxy inside it is frozen): encoder and head only
@@ -158,6 +181,16 @@ class BlindEstimator(pl.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss"}}
 
+
+    def _synthesis_names_short(self) -> list[str]:
+        """The data's synthesis effect, as its class name (or its chain's)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        effect = getattr(datamodule, "effect", None)
+        if effect is None:
+            return []
+        inner = getattr(effect, "effects", None)
+        return ([type(e).__name__ for e in inner.values()] if inner is not None
+                else [type(effect).__name__])
 
     # ------------------------------------------------------------------ export
     def estimator_init_args(self) -> dict[str, Any]:
@@ -185,6 +218,17 @@ class BlindEstimator(pl.LightningModule):
         pretrained.save(self.model, Path(self.trainer.log_dir) / "estimator.pt",
                         init_args=init_args, sample_rate=hp.sample_rate, recipe=recipe,
                         metrics=metrics, overwrite=True)
+
+
+def _describe(spec: Any) -> str:
+    """A short text for an effect or encoder spec."""
+    plain = _plain(spec)
+    if isinstance(plain, dict):
+        if "name" in plain:
+            extra = ", ".join(f"{k}={v}" for k, v in plain.items() if k != "name")
+            return f"{plain['name']}({extra})" if extra else str(plain["name"])
+        return " + ".join(_describe(v) for v in plain.values())
+    return str(plain) if isinstance(plain, str) else type(plain).__name__
 
 
 def _plain(spec: Any) -> Any:
