@@ -162,15 +162,15 @@ class BlindEstimator(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         """Write the paper's table rows of this run to the log folder (rank zero only)."""
-        if not self._test_clips or not self.trainer.is_global_zero \
-                or self.trainer.log_dir is None:
+        log_dir = self.trainer.log_dir  # a collective call under DDP: every rank makes it
+        if not self._test_clips or not self.trainer.is_global_zero or log_dir is None:
             return
         means = {k: v / self._test_clips for k, v in self._test_sums.items()}
         hp = self.hparams
         synthesis = (" + ".join(self._synthesis_names_short()) or "?")
         setting = f"{synthesis} -> {_describe(hp.analysis)}"
         rows = result_rows(setting, _describe(hp.encoder), hp.loss, means, self._test_clips)
-        write_results(rows, self.trainer.log_dir)
+        write_results(rows, log_dir)
 
     def configure_optimizers(self) -> dict[str, Any]:
         # the analysis effect is fixed (a neural proxy inside it is frozen): encoder and head only
@@ -202,7 +202,8 @@ class BlindEstimator(pl.LightningModule):
 
     def on_fit_end(self) -> None:
         """Export the estimator to the log folder (rank zero only)."""
-        if not self.trainer.is_global_zero or self.trainer.log_dir is None:
+        log_dir = self.trainer.log_dir  # a collective call under DDP: every rank makes it
+        if not self.trainer.is_global_zero or log_dir is None:
             return
         init_args = self.estimator_init_args()
         try:
@@ -215,7 +216,7 @@ class BlindEstimator(pl.LightningModule):
         recipe = run_recipe(self.trainer, loss=hp.loss, lr=hp.lr)
         metrics = logged_metrics(self.trainer, "val/", "the validation split of the run's "
                                                        "data module, at the last validation")
-        pretrained.save(self.model, Path(self.trainer.log_dir) / "estimator.pt",
+        pretrained.save(self.model, Path(log_dir) / "estimator.pt",
                         init_args=init_args, sample_rate=hp.sample_rate, recipe=recipe,
                         metrics=metrics, overwrite=True)
 

@@ -97,8 +97,9 @@ class CompressorProxyModule(pl.LightningModule):
 
     def on_fit_end(self) -> None:
         """Export the proxy to the log folder (rank zero only)."""
-        if self.trainer.is_global_zero and self.trainer.log_dir is not None:
-            export_proxy(self.proxy, Path(self.trainer.log_dir) / "compressor_proxy.pt",
+        log_dir = self.trainer.log_dir  # a collective call under DDP: every rank makes it
+        if self.trainer.is_global_zero and log_dir is not None:
+            export_proxy(self.proxy, Path(log_dir) / "compressor_proxy.pt",
                          init_args=self.proxy_init_args(), sample_rate=self.hparams.sample_rate,
                          recipe=self._recipe(), metrics=self._validation_metrics())
 
