@@ -201,3 +201,26 @@ def test_markdown_table_merges_runs_and_shows_shared_baselines_once():
     lines = markdown_table(rows).splitlines()
     assert len(lines) == 2 + 4  # header, rule, two estimators, the two shared baselines
     assert lines[2] == "| clipper -> clipper | tfe (mel loss) | 0.1000 | 0.2000 | – | 10 |"
+
+
+def test_evaluate_draws_controls_from_its_seed_and_compares_with_both_baselines():
+    from dasp_blind.estimation import evaluate, mel_loss
+
+    gen = torch.Generator().manual_seed(4)
+    est = level_estimator(window_s=0.5)
+    dry = torch.randn(3, 1, SR // 2, generator=gen) * 0.3
+    result = evaluate(est, dry, seed=9, batch_size=2)
+    q_true = torch.rand(3, 3, generator=torch.Generator().manual_seed(9))
+    assert torch.equal(result.q_true, q_true)
+    wet = est.analysis(dry, q_true)
+    assert torch.allclose(result.wet, wet)
+    with torch.no_grad():
+        q_hat = est(wet)
+    assert torch.allclose(result.q_hat, q_hat, atol=1e-6)
+    expected = mel_loss(est.analysis(dry[1:2], q_hat[1:2]), wet[1:2], SR)
+    assert float(result.mel[1]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(result.dry_mel[2]) == pytest.approx(float(mel_loss(dry[2:], wet[2:], SR)),
+                                                     rel=1e-5)
+    summary = result.summary()
+    assert summary["clips"] == 3 and "mse_q" in summary
+    assert summary["mel_over_random"] == pytest.approx(summary["mel"] / summary["random_mel"])
