@@ -41,8 +41,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .._checks import check_bool, check_int, check_integer_rate, check_positive, check_seed
-from .synthetic import synthetic_music
+from .._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_integer_rate,
+    check_positive,
+    check_seed,
+)
+from .synthetic import STYLES, synthetic_music
 
 #: Below this peak a drawn clip counts as silence and is drawn again.
 SILENCE_PEAK = 1e-5
@@ -189,9 +196,11 @@ class SyntheticClips(ClipSource):
     """The seeded dataset of synthetic music: clips of
     :func:`~dasp_blind.data.synthetic.synthetic_music`.
 
-    Item ``i`` renders ``synthetic_music(duration_s, sample_rate, seed=s, dynamics=dynamics)``
-    (mono) with a seed ``s`` drawn from ``(seed, i)``, peak-normalises it to 1 and flips its
-    polarity at random.
+    Item ``i`` renders ``synthetic_music(duration_s, sample_rate, seed=s, dynamics=dynamics,
+    style=style)`` (mono) with a seed ``s`` drawn from ``(seed, i)``, peak-normalises it to 1
+    and flips its polarity at random. ``style="random"`` gives every item a genre drawn from its
+    seed (rock, pop, electronic, jazz, hip-hop, ambient, folk, solo piano): the varied training
+    material to use when the model must carry over to real recordings.
 
     Args:
         num_items: number of clips, >= 1.
@@ -200,22 +209,22 @@ class SyntheticClips(ClipSource):
         seed: integer seed of the dataset.
         dynamics: render with varied part levels and loud and quiet sections (see
             ``synthetic_music``; the drawn peak level is undone by the peak normalisation).
+        style: ``"basic"`` (the default), ``"random"`` or a genre (see ``synthetic_music``).
     """
 
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
-                 seed: int = 0, dynamics: bool = False):
+                 seed: int = 0, dynamics: bool = False, style: str = "basic"):
         super().__init__(num_items, duration_s, sample_rate, seed)
         if self.sample_rate < 4000:
             raise ValueError(f"sample_rate must be an integer >= 4000 Hz for synthetic music, "
                              f"got {sample_rate!r}")
-        if not isinstance(dynamics, (bool, np.bool_)):
-            raise ValueError(f"dynamics must be True or False, got {dynamics!r}")
-        self.dynamics = bool(dynamics)
+        self.dynamics = check_bool(dynamics, "dynamics")
+        self.style = check_choice(style, "style", STYLES)
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         render_seed = int(rng.integers(0, 2**63 - 1))
         return synthetic_music(self.duration_s, self.sample_rate, seed=render_seed,
-                               channels=1, dynamics=self.dynamics).numpy()
+                               channels=1, dynamics=self.dynamics, style=self.style).numpy()
 
 
 def find_audio_files(root: str | os.PathLike,
@@ -523,8 +532,8 @@ def _describe_error(err: Exception) -> str:
 def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
                 sample_rate: int = 44100, seed: int = 0, root: str | os.PathLike | None = None,
                 subset: str = "train", split: str | None = None, is_wav: bool = False,
-                dynamics: bool = False, passes: int = 1,
-                skip_bad_files: bool = False) -> ClipSource:
+                dynamics: bool = False, passes: int = 1, skip_bad_files: bool = False,
+                style: str = "basic") -> ClipSource:
     """Build a clip source by name.
 
     Args:
@@ -545,13 +554,16 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
             ignored by the other sources).
         passes: clips per file or track when ``num_items`` is ``None``.
         skip_bad_files: warn about and skip unreadable files (folder and MUSDB).
+        style: style of the synthetic music (``"basic"``, ``"random"`` or a genre; ignored by
+            the other sources).
 
     Raises:
         ValueError: on an unknown ``source`` or a missing ``root``.
     """
     name = source.lower() if isinstance(source, str) else source
     if name == "synthetic":
-        return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics)
+        return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics,
+                              style=style)
     if name in ("folder", "musdb"):
         if root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")

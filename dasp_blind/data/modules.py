@@ -8,10 +8,18 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from .._checks import check_bool, check_int, check_integer_rate, check_positive, check_seed
+from .._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_integer_rate,
+    check_positive,
+    check_seed,
+)
 from ..effects.base import Effect
 from .clips import build_clips
 from .pairs import EffectPairDataset
+from .synthetic import STYLES
 
 SOURCES = ("synthetic", "folder", "musdb")
 #: Offset of each split's seed from the module's seed, its MUSDB subset and split, its folder
@@ -69,6 +77,9 @@ class EffectDataModule(pl.LightningDataModule):
         test_passes: test clips per file or track when ``test_items`` is ``None``.
         skip_bad_files: warn about and skip unreadable files instead of raising (folder and
             MUSDB sources).
+        style: style of the synthetic music: ``"basic"``, ``"random"`` (a genre drawn per
+            clip: the varied material for models meant for real recordings) or one genre (see
+            :func:`~dasp_blind.data.synthetic.synthetic_music`; ignored by the other sources).
 
     Raises:
         ValueError: on an unknown ``source``, a missing ``root``, a bad count, number of passes,
@@ -83,7 +94,7 @@ class EffectDataModule(pl.LightningDataModule):
                  num_workers: int = 0, seed: int = 0, musdb_is_wav: bool = False,
                  multiprocessing_context: str | None = None, dynamics: bool = False,
                  train_passes: int = 5, val_passes: int = 5, test_passes: int = 10,
-                 skip_bad_files: bool = False):
+                 skip_bad_files: bool = False, style: str = "basic"):
         super().__init__()
         # checked here, not when the clips are built, so a bad config fails before training
         check_positive(duration_s, "duration_s")
@@ -111,6 +122,7 @@ class EffectDataModule(pl.LightningDataModule):
                             ("test_passes", test_passes)):
             check_int(value, name, low=1)
         check_bool(skip_bad_files, "skip_bad_files")
+        check_choice(style, "style", STYLES)
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
         if multiprocessing_context not in (None, *multiprocessing.get_all_start_methods()):
@@ -131,7 +143,8 @@ class EffectDataModule(pl.LightningDataModule):
                             root=hp.root, subset=subset,
                             split=folder_split if hp.source == "folder" else musdb_split,
                             is_wav=hp.musdb_is_wav, dynamics=hp.dynamics,
-                            passes=hp[f"{split}_passes"], skip_bad_files=hp.skip_bad_files)
+                            passes=hp[f"{split}_passes"], skip_bad_files=hp.skip_bad_files,
+                            style=hp.style)
         return EffectPairDataset(clips, self.effect, seed=seed)
 
     def setup(self, stage: str | None = None) -> None:
