@@ -17,8 +17,9 @@
   variation of ``dynamics=True`` when asked; panned within a drawn stereo width, double-tracked
   parts delayed on one side, and sent to a decaying-noise reverb whose size and level suit
   the genre.
-* **Master**: a random tilt EQ (±6 dB), a look-ahead peak limiter (3 times in 5, 1–10 dB of
-  reduction) and a gentle ``tanh`` soft clip (3 times in 10).
+* **Master**: a random tilt EQ (highs up to 6 dB above or below the lows), a look-ahead peak
+  limiter (3 times in 5, 1–10 dB of reduction) and a gentle ``tanh`` soft clip (3 times in
+  10).
 
 Everything is vectorised numpy; Python loops run over notes, parts and drum voices only.
 """
