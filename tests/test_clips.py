@@ -22,6 +22,7 @@ from dasp_blind.data import (
     synthetic_music,
 )
 from dasp_blind.data.clips import MAX_TRIES, UnreadableFileError, split_files
+from dasp_blind.data.pairs import EpochSampler
 from dasp_blind.effects import Compressor
 
 SR = 16000
@@ -598,3 +599,58 @@ def test_effect_pair_dataset_q_follows_param_space_sample():
     assert len({tuple(q.tolist()) for q in qs}) == 3
     with pytest.raises(ValueError, match="effect"):
         EffectPairDataset(SyntheticClips(3, 0.25, SR), torch.nn.Identity())
+
+
+# ---------------------------------------------------------------------------- epochs (redraw)
+
+
+def test_epoch_indices_draw_new_clips_and_epoch_zero_is_the_item(tone_folder):
+    for clips in (SyntheticClips(4, 0.25, SR, seed=1),
+                  FolderClips(tone_folder, 4, duration_s=0.25, sample_rate=SR, seed=1)):
+        for i in range(4):
+            assert torch.equal(clips[(0, i)], clips[i])
+            assert not torch.equal(clips[(1, i)], clips[i])
+            assert torch.equal(clips[(1, i)], clips[(1, i)])
+            assert not torch.equal(clips[(2, i)], clips[(1, i)])
+        assert torch.equal(clips[(3, -1)], clips[(3, 3)])
+        for bad, error in (((0, 4), IndexError), ((-1, 0), IndexError), ((0.5, 1), TypeError),
+                           ((1, 2, 3), TypeError), ("0", TypeError), (True, TypeError)):
+            with pytest.raises(error):
+                clips[bad]
+
+
+def test_effect_pairs_draw_new_controls_per_epoch():
+    effect = Compressor(sample_rate=SR)
+    pairs = EffectPairDataset(SyntheticClips(3, 0.25, SR), effect, seed=2)
+    for i in range(3):
+        first, later = pairs[i], pairs[(1, i)]
+        assert all(torch.equal(first[k], pairs[(0, i)][k]) for k in first)
+        assert not torch.equal(first["q"], later["q"])
+        assert not torch.equal(first["dry"], later["dry"])
+        with torch.no_grad():
+            expected = effect(later["dry"][None], later["q"][None])[0]
+        assert torch.equal(later["wet"], expected)
+        assert torch.equal(later["q"], pairs.sample_q(i, epoch=1))
+    # a dataset that is not a clip source keeps its clips and changes the controls
+    fixed = [torch.full((1, 100), 0.5)] * 3
+    other = EffectPairDataset(fixed, effect, seed=2)
+    assert torch.equal(other[(4, 1)]["dry"], fixed[1])
+    assert not torch.equal(other[(4, 1)]["q"], other[1]["q"])
+
+
+def test_epoch_sampler_orders():
+    sampler = EpochSampler(10, shuffle=True, seed=3)
+    first, second = list(sampler), list(sampler)  # each pass is the next epoch
+    assert [e for e, _ in first] == [0] * 10 and [e for e, _ in second] == [1] * 10
+    assert sorted(i for _, i in first) == list(range(10))
+    assert [i for _, i in first] != [i for _, i in second]
+    sampler.set_epoch(1)
+    assert list(sampler) == second  # seeded by (seed, epoch) only
+    assert [i for _, i in EpochSampler(10, seed=4)] != [i for _, i in first]
+    plain = EpochSampler(4, shuffle=False)
+    plain.set_epoch(5)
+    assert list(plain) == [(5, 0), (5, 1), (5, 2), (5, 3)] and len(plain) == 4
+    with pytest.raises(ValueError, match="epoch"):
+        sampler.set_epoch(-1)
+    with pytest.raises(ValueError, match="num_items"):
+        EpochSampler(0)

@@ -12,6 +12,7 @@ from torch.utils.data import RandomSampler, SequentialSampler
 
 from dasp_blind.data import EffectPairDataset, FolderClips, SyntheticClips
 from dasp_blind.data.modules import EffectDataModule
+from dasp_blind.data.pairs import EpochSampler
 from dasp_blind.effects import Compressor
 
 SR = 16000
@@ -189,6 +190,68 @@ def test_dynamics_reach_the_synthetic_clips():
     dm.setup("fit")
     assert dm.train_set.clips.dynamics and dm.val_set.clips.dynamics
     assert not make_module().train_dataloader().dataset.clips.dynamics
+
+
+def test_redraw_gives_new_training_pairs_every_epoch():
+    dm = make_module(redraw=True)
+    dm.setup()
+    loader = dm.train_dataloader()
+    assert isinstance(loader.sampler, EpochSampler)
+    fixed = [dm.train_set[i]["q"] for i in range(8)]
+    loader.sampler.set_epoch(0)
+    epochs = [list(loader), list(loader), list(loader)]  # the sampler counts the epochs
+    qs = [torch.cat([b["q"] for b in batches]) for batches in epochs]
+    # epoch 0 is the fixed set (shuffled); later epochs are new clips and controls
+    assert sorted(map(tuple, qs[0].tolist())) == sorted(tuple(q.tolist()) for q in fixed)
+    for later in qs[1:]:
+        assert not any(torch.equal(q, f) for q in later for f in fixed)
+    assert not torch.equal(torch.sort(qs[1], dim=0)[0], torch.sort(qs[2], dim=0)[0])
+    # reproducible from the epoch alone, and the same with persistent workers
+    parallel = make_module(redraw=True, num_workers=2)
+    parallel_loader = parallel.train_dataloader()
+    parallel_loader.sampler.set_epoch(1)
+    got = [list(parallel_loader), list(parallel_loader)]  # epochs 1 and 2
+    for batches, expected in zip(got, epochs[1:], strict=True):
+        for a, b in zip(batches, expected, strict=True):
+            for key in ("dry", "wet", "q"):
+                assert torch.equal(a[key], b[key]), key
+    del parallel_loader, got
+    gc.collect()
+    # validation stays fixed, and without redraw so does training
+    assert isinstance(make_module().train_dataloader().sampler, RandomSampler)
+    val = [torch.cat([b["q"] for b in dm.val_dataloader()]) for _ in range(2)]
+    assert torch.equal(*val)
+
+
+def test_a_trainer_sees_new_pairs_every_epoch():
+    import pytorch_lightning as pl
+
+    class Recorder(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+            self.seen: dict[int, list[torch.Tensor]] = {}
+
+        def training_step(self, batch, batch_idx):
+            self.seen.setdefault(self.current_epoch, []).append(batch["q"])
+            return (self.weight * batch["q"].mean()).sum()
+
+        def validation_step(self, batch, batch_idx):
+            return None
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    dm = make_module(redraw=True)
+    model = Recorder()
+    pl.Trainer(max_epochs=2, limit_val_batches=0, logger=False, enable_checkpointing=False,
+               enable_progress_bar=False, enable_model_summary=False,
+               accelerator="cpu").fit(model, datamodule=dm)
+    first, second = (torch.cat(model.seen[e]) for e in (0, 1))
+    assert first.shape == second.shape == (8, 6)
+    fixed = {tuple(dm.train_set[i]["q"].tolist()) for i in range(8)}
+    assert {tuple(q.tolist()) for q in first} == fixed
+    assert not {tuple(q.tolist()) for q in second} & fixed
 
 
 def test_jsonargparse_builds_it_from_yaml_config():

@@ -13,9 +13,10 @@ way the BE-AFX training data is (``reference/blind_estimation_reference.md`` §4
 
 All randomness of item ``i`` comes from ``numpy.random.default_rng([seed, i])``, so an item is
 the same in every process (DataLoader workers included) and on every access, and different
-items (or different seeds) give different clips. Unlike the reference, whose ``__getitem__``
-draws fresh clips on every pass, a dataset here is a fixed set of clips; use a different
-``seed`` to draw another set.
+items (or different seeds) give different clips. A dataset is a fixed set of clips; the index
+``(epoch, i)`` draws item ``i`` of another set, from ``[seed, i, epoch]`` (``(0, i)`` is item
+``i``), which is how :class:`~dasp_blind.data.pairs.EpochSampler` gives new clips every epoch,
+as the reference's ``__getitem__`` does on every pass.
 
 Files are read with ``soundfile`` (only the window that is needed) and resampled with ``soxr``;
 MUSDB goes through the ``musdb`` package (an optional dependency, imported when used).
@@ -69,6 +70,26 @@ class UnreadableFileError(ValueError):
     def __init__(self, path: str | os.PathLike, reason: str):
         self.path = Path(path)
         super().__init__(f"cannot read audio file {str(path)!r}: {reason}")
+
+
+def epoch_and_item(index: object, num_items: int) -> tuple[int, int]:
+    """``(epoch, i)`` of a dataset index: an integer ``i`` (epoch 0; negative ``i`` counts from
+    the end) or a pair ``(epoch, i)`` (what :class:`~dasp_blind.data.pairs.EpochSampler`
+    yields).
+
+    Raises:
+        TypeError: if ``index`` is neither.
+        IndexError: if ``i`` is out of range or ``epoch`` is negative.
+    """
+    epoch, i = (index if isinstance(index, tuple) and len(index) == 2 else (0, index))
+    for value in (epoch, i):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"index must be an integer or a pair (epoch, index) of integers, "
+                            f"got {index!r}")
+    item = int(i) + (num_items if i < 0 else 0)
+    if not 0 <= item < num_items or epoch < 0:
+        raise IndexError(f"index {index!r} out of range for a dataset of {num_items} items")
+    return int(epoch), item
 
 
 def _check_num_items(num_items: object) -> int:
@@ -141,9 +162,11 @@ class ClipSource(Dataset):
     def __len__(self) -> int:
         return self.num_items
 
-    def rng(self, index: int) -> np.random.Generator:
-        """The generator that item ``index`` draws from."""
-        return np.random.default_rng([self.seed, int(index)])
+    def rng(self, index: int, epoch: int = 0) -> np.random.Generator:
+        """The generator that item ``index`` draws from (in ``epoch``: ``[seed, index]`` in
+        epoch 0, ``[seed, index, epoch]`` after)."""
+        key = [self.seed, int(index)] + ([int(epoch)] if epoch else [])
+        return np.random.default_rng(key)
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         raise NotImplementedError
@@ -151,16 +174,9 @@ class ClipSource(Dataset):
     def _describe(self) -> str:
         return type(self).__name__
 
-    def __getitem__(self, index: int) -> Tensor:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an integer, got {index!r}")
-        i = int(index)
-        if i < 0:
-            i += self.num_items
-        if not 0 <= i < self.num_items:
-            raise IndexError(f"index {index} out of range for a dataset of {self.num_items} "
-                             f"items")
-        rng = self.rng(i)
+    def __getitem__(self, index: int | tuple[int, int]) -> Tensor:
+        epoch, i = epoch_and_item(index, self.num_items)
+        rng = self.rng(i, epoch)
         unreadable = 0
         for _ in range(MAX_TRIES):
             try:
@@ -578,4 +594,4 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
 
 __all__ = ["AUDIO_EXTENSIONS", "FOLDER_SPLITS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource",
            "FolderClips", "MusdbClips", "SyntheticClips", "UnreadableFileError", "build_clips",
-           "find_audio_files", "split_files"]
+           "epoch_and_item", "find_audio_files", "split_files"]

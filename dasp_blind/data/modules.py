@@ -18,7 +18,7 @@ from .._checks import (
 )
 from ..effects.base import Effect
 from .clips import build_clips
-from .pairs import EffectPairDataset
+from .pairs import EffectPairDataset, EpochSampler
 from .synthetic import STYLES
 
 SOURCES = ("synthetic", "folder", "musdb")
@@ -55,6 +55,12 @@ class EffectDataModule(pl.LightningDataModule):
     ``num_workers > 0`` the workers are persistent. Every item depends only on its index and
     seed, so a batch is the same for any number of workers.
 
+    Each split is a fixed set of clips and controls. With ``redraw=True`` the train loader
+    samples through :class:`~dasp_blind.data.pairs.EpochSampler`: every epoch brings new clips
+    (new windows, files, tracks or synthetic pieces) and new controls, drawn from ``(seed, i,
+    epoch)``, as the BE-AFX data set draws on every pass (epoch 0 is the fixed set); val and
+    test stay fixed, so their losses compare across epochs.
+
     Args:
         effect: the effect that makes the wet signals (e.g. ``dasp_blind.effects.Compressor``).
         source: ``"synthetic"``, ``"folder"`` or ``"musdb"``.
@@ -80,6 +86,7 @@ class EffectDataModule(pl.LightningDataModule):
         style: style of the synthetic music: ``"basic"``, ``"random"`` (a genre drawn per
             clip: the varied material for models meant for real recordings) or one genre (see
             :func:`~dasp_blind.data.synthetic.synthetic_music`; ignored by the other sources).
+        redraw: new training clips and controls every epoch (see above).
 
     Raises:
         ValueError: on an unknown ``source``, a missing ``root``, a bad count, number of passes,
@@ -94,7 +101,7 @@ class EffectDataModule(pl.LightningDataModule):
                  num_workers: int = 0, seed: int = 0, musdb_is_wav: bool = False,
                  multiprocessing_context: str | None = None, dynamics: bool = False,
                  train_passes: int = 5, val_passes: int = 5, test_passes: int = 10,
-                 skip_bad_files: bool = False, style: str = "basic"):
+                 skip_bad_files: bool = False, style: str = "basic", redraw: bool = False):
         super().__init__()
         # checked here, not when the clips are built, so a bad config fails before training
         check_positive(duration_s, "duration_s")
@@ -123,6 +130,7 @@ class EffectDataModule(pl.LightningDataModule):
             check_int(value, name, low=1)
         check_bool(skip_bad_files, "skip_bad_files")
         check_choice(style, "style", STYLES)
+        check_bool(redraw, "redraw")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
         if multiprocessing_context not in (None, *multiprocessing.get_all_start_methods()):
@@ -156,19 +164,22 @@ class EffectDataModule(pl.LightningDataModule):
                 setattr(self, f"{split}_set", self._build(split))
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        # the shuffling order follows the module's seed, not torch's global generator
-        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         dataset = getattr(self, f"{split}_set")
         if dataset is None:
             self.setup({"train": "fit", "val": "validate", "test": "test"}[split])
             dataset = getattr(self, f"{split}_set")
-        if self.hparams.num_workers == 0:
-            return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
-                              generator=generator)
-        return DataLoader(dataset, batch_size=self.hparams.batch_size, shuffle=shuffle,
-                          generator=generator,
-                          num_workers=self.hparams.num_workers, persistent_workers=True,
-                          multiprocessing_context=self.hparams.multiprocessing_context)
+        hp = self.hparams
+        # the shuffling order follows the module's seed, not torch's global generator
+        if split == "train" and hp.redraw:
+            order = {"sampler": EpochSampler(len(dataset), shuffle=shuffle, seed=hp.seed)}
+        else:
+            generator = torch.Generator().manual_seed(hp.seed) if shuffle else None
+            order = {"shuffle": shuffle, "generator": generator}
+        if hp.num_workers == 0:
+            return DataLoader(dataset, batch_size=hp.batch_size, **order)
+        return DataLoader(dataset, batch_size=hp.batch_size, **order,
+                          num_workers=hp.num_workers, persistent_workers=True,
+                          multiprocessing_context=hp.multiprocessing_context)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
