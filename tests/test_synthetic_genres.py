@@ -149,6 +149,23 @@ def test_tempi_keys_and_densities_follow_the_genres():
         == {2, 3}
 
 
+def test_parts_play_the_notes_of_the_chords():
+    for genre in gen.GENRES:
+        for seed in range(4):
+            song = gen.plan_song(genre, np.random.default_rng(seed), 6 * SR, SR, None)
+            harmony = []
+            for b in range(song.bars):
+                classes = {m % 12 for m in song.chords[b]}
+                assert classes == {(song.roots[b] + i) % 12 for i in song.intervals[b]}
+                assert song.intervals[b][1] in (3, 4) and song.intervals[b][2] in (6, 7, 8)
+                harmony.append(classes)
+            walking = [e for e in gen.bass_events(song, "walking") if e[0] % 16 < 12]
+            for events in (gen.strum_events(song), gen.left_hand_events(song), walking,
+                           gen.chord_events(song, "sustain"), gen.arpeggio_events(song, 2, 60)):
+                for start, _, midi, _ in events:
+                    assert midi % 12 in harmony[int(start // 16)], (genre, seed, start, midi)
+
+
 def test_swing_moves_the_off_beats():
     song = gen.plan_song("jazz", np.random.default_rng(0), SR, SR, 120.0)
     song.jitter = 0.0

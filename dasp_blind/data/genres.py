@@ -82,6 +82,8 @@ class Song:
         scale: the mode's semitones above the tonic.
         chords: per bar, the chord's notes (MIDI, voiced within a fifth of middle C).
         roots: per bar, the chord's root in the bass octave (MIDI 36..47).
+        intervals: per bar, the chord's notes in semitones above its root, stacked in thirds
+            (0, third, fifth[, seventh]).
         swing: where the off-beat of each pair of ``swing_steps`` falls (0.5: straight).
         swing_steps: 2 for swung eighths, 1 for swung sixteenths.
         jitter: standard deviation of the timing jitter (samples).
@@ -96,6 +98,7 @@ class Song:
     scale: tuple[int, ...]
     chords: list[list[int]]
     roots: list[int]
+    intervals: list[list[int]]
     swing: float
     swing_steps: int
     jitter: float
@@ -186,7 +189,9 @@ def plan_song(genre: str, rng: np.random.Generator, num_samples: int, sr: int,
     progression = _PROGRESSIONS[table][int(rng.integers(len(_PROGRESSIONS[table])))]
     per_chord = 2 if genre == "ambient" else 1  # bars per chord
     degrees = [progression[(b // per_chord) % 4] for b in range(bars)]
-    chords = [_near(_chord(key, scale, d, size), 60) for d in degrees]
+    stacked = [_chord(key, scale, d, size) for d in degrees]
+    chords = [_near(notes, 60) for notes in stacked]
+    intervals = [[m - notes[0] for m in notes] for notes in stacked]
     roots = [36 + (key + scale[d] - 36) % 12 for d in degrees]
     swing, swing_steps = 0.5, 2
     if genre == "jazz" or (genre in ("folk", "pop") and rng.random() < 0.2):
@@ -194,7 +199,8 @@ def plan_song(genre: str, rng: np.random.Generator, num_samples: int, sr: int,
     elif genre == "hiphop":
         swing, swing_steps = float(rng.uniform(0.5, 0.62)), 1
     jitter = 0.0 if genre == "electronic" else float(rng.uniform(0.002, 0.008)) * sr
-    return Song(sr, n, step, bars, key, scale, chords, roots, swing, swing_steps, jitter, rng)
+    return Song(sr, n, step, bars, key, scale, chords, roots, intervals, swing, swing_steps,
+                jitter, rng)
 
 
 # -------------------------------------------------------------------------------- rendering
@@ -346,7 +352,7 @@ def bass_events(song: Song, style: str) -> list[Event]:
         elif style == "offbeat":
             events += [(start + s, 1.5, root, 0.9) for s in (2, 6, 10, 14)]
         elif style == "walking":
-            tones = [root, root + (song.chords[b][1] - song.chords[b][0]) % 12, root + 7]
+            tones = [root + song.intervals[b][j] for j in range(3)]
             line = [root, int(rng.choice(tones)), int(rng.choice(tones)),
                     nxt + int(rng.choice([-1, 1]))]
             events += [(start + 4 * q, 3.6, m, 0.8 + 0.1 * (q == 0)) for q, m in enumerate(line)]
@@ -375,7 +381,8 @@ def chord_events(song: Song, style: str) -> list[Event]:
         elif style == "stabs":
             events += [(start + s, 1.5, m, 0.8) for s in rhythm for m in chord]
         elif style == "comp":
-            shell = _near([chord[1], chord[-1], chord[0] + 14], 62)
+            third, top = song.intervals[b][1], song.intervals[b][-1]  # seventh in jazz
+            shell = _near([song.roots[b] + third, song.roots[b] + top, song.roots[b] + 14], 62)
             hits = sorted({0, *rng.choice(range(2, 16, 2), size=int(rng.integers(1, 4)),
                                           replace=False).tolist()})
             for s, nxt in zip(hits, [*hits[1:], 16], strict=True):
@@ -399,10 +406,10 @@ def strum_events(song: Song) -> list[Event]:
     pattern = [s for s in range(0, 16, 2) if s % 4 == 0 or rng.random() < 0.6]
     events: list[Event] = []
     for b in range(song.bars):
-        chord = song.chords[b]
         root = 40 + (song.roots[b] - 40) % 12
-        third = (chord[1] - chord[0]) % 12
-        strings = [root, root + 7, root + 12, root + 12 + third, root + 19, root + 24]
+        _, third, fifth = song.intervals[b][:3]
+        strings = [root, root + fifth, root + 12, root + 12 + third, root + 12 + fifth,
+                   root + 24]
         for s, nxt in zip(pattern, [*pattern[1:], 16], strict=True):
             order = strings if s % 4 == 0 else strings[::-1][:4]
             velocity = 0.9 if s % 4 == 0 else 0.6
@@ -436,8 +443,8 @@ def left_hand_events(song: Song) -> list[Event]:
     events: list[Event] = []
     for b in range(song.bars):
         root = song.roots[b] + 12 * (song.roots[b] < 40)
-        third = (song.chords[b][1] - song.chords[b][0]) % 12
-        shape = [root, root + 7, root + 12, root + 12 + third]
+        _, third, fifth = song.intervals[b][:3]
+        shape = [root, root + fifth, root + 12, root + 12 + third]
         for half in (0, 8):
             start = 16 * b + half
             if broken:
