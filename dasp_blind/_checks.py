@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -150,6 +151,14 @@ def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (a Python or numpy bool, not ``1`` or
+    ``"yes"``); return it as ``bool``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {_show(value)}")
+    return bool(value)
 
 
 def _number_or_raise(value: object, name: str, allowed: str) -> float:

@@ -6,10 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
+import scipy.signal
 import torch
 
 from dasp_blind import functional as F
 from dasp_blind.data import synthetic_music
+from dasp_blind.data.genres import GENRES
 from dasp_blind.effects import Compressor, ProxyCompressor
 from dasp_blind.tour import (
     plot_clipper_curves,
@@ -64,6 +67,29 @@ def main() -> None:
                              gridspec_kw={"height_ratios": [1, 2]})
     plot_sidechain_ducking(axes)
     save(fig, "sidechain.png")
+
+    save(genres_figure(), "genres.png")
+
+
+def genres_figure():
+    """Spectrograms of 4 s of each style of the synthetic-music generator (seed 0), in 16 colour
+    levels (the file stays small)."""
+    sr = 22050
+    fig, axes = plt.subplots(3, 3, figsize=(10, 6), sharex=True, sharey=True)
+    for ax, style in zip(axes.flat, ("basic", *GENRES), strict=True):
+        y = synthetic_music(duration_s=4.0, sample_rate=sr, seed=0, style=style)[0].numpy()
+        f, t, power = scipy.signal.spectrogram(y, sr, nperseg=1024, noverlap=0)
+        power = power[: 464]  # 0 .. 9991 Hz, in 116 bands of 4 bins
+        level = 10 * np.log10(power.reshape(-1, 4, power.shape[1]).mean(axis=1) + 1e-12)
+        ax.imshow(level, origin="lower", aspect="auto", cmap=plt.get_cmap("magma", 16),
+                  vmin=level.max() - 90, vmax=level.max(), interpolation="nearest",
+                  extent=(0, t[-1], 0, 10000))
+        ax.set_title(f'style="{style}"', fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("Hz")
+    for ax in axes[-1]:
+        ax.set_xlabel("time (s)")
+    return fig
 
 
 def plot_sidechain_ducking(axes) -> None:

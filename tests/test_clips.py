@@ -1,6 +1,9 @@
 """Clip sources (synthetic, folder, MUSDB through the real ``musdb`` package) and effect pairs."""
 
+import hashlib
 import shutil
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +21,8 @@ from dasp_blind.data import (
     build_clips,
     synthetic_music,
 )
-from dasp_blind.data.clips import MAX_TRIES
+from dasp_blind.data.clips import MAX_TRIES, UnreadableFileError, split_files
+from dasp_blind.data.pairs import EpochSampler
 from dasp_blind.effects import Compressor
 
 SR = 16000
@@ -242,6 +246,165 @@ def test_folder_clips_errors_name_root(tmp_path):
         build_clips("folder", 4, root=empty)
 
 
+# ------------------------------------------------------------------------------- folder splits
+
+
+def reference_split(relative: str) -> str:
+    """The split a path falls in by the documented rule: the first 8 bytes of its SHA-256 as a
+    big-endian fraction of 2**64; train below 0.8, valid below 0.9, test above."""
+    u = int.from_bytes(hashlib.sha256(relative.encode()).digest()[:8], "big") / 2**64
+    return "train" if u < 0.8 else "valid" if u < 0.9 else "test"
+
+
+def fake_paths(root, count, prefix="song"):
+    return [Path(root) / f"{prefix}{k:03d}.wav" for k in range(count)]
+
+
+def test_split_files_follows_the_hash_rule_and_shares():
+    root = Path("/music")
+    paths = fake_paths(root, 300) + [root / "album" / "deep" / "track.flac"]
+    splits = split_files(paths, root)
+    for name, members in splits.items():
+        assert members == sorted(members)
+        for p in members:
+            assert reference_split(p.relative_to(root).as_posix()) == name
+    assert sorted(sum(splits.values(), [])) == sorted(paths)
+    # 301 files: 80 / 10 / 10 % expected; binomial standard deviations are 7, 5.2 and 5.2
+    counts = {name: len(members) for name, members in splits.items()}
+    assert abs(counts["train"] - 0.8 * 301) < 4 * 7
+    assert abs(counts["valid"] - 0.1 * 301) < 4 * 5.2
+    assert abs(counts["test"] - 0.1 * 301) < 4 * 5.2
+
+
+def test_split_files_is_stable_when_files_come_and_go_or_root_moves():
+    before = split_files(fake_paths("/a", 100), "/a")
+    after = split_files(fake_paths("/a", 100) + fake_paths("/a", 40, "new"), "/a")
+    for name in before:
+        assert set(before[name]) <= set(after[name])
+    moved = split_files(fake_paths("/elsewhere/b", 100), "/elsewhere/b")
+    for name in before:
+        assert [p.name for p in moved[name]] == [p.name for p in before[name]]
+
+
+def test_small_folders_get_one_file_in_every_split():
+    root = Path("/r")
+    # folders of 3 and 4 files where the hash rule alone leaves a split empty
+    cases = 0
+    for start in range(0, 60, 3):
+        for size in (3, 4):
+            paths = [root / f"f{start + k}.wav" for k in range(size)]
+            rule = {reference_split(p.name) for p in paths}
+            splits = split_files(paths, root)
+            assert all(splits.values()), splits
+            assert sorted(sum(splits.values(), [])) == sorted(paths)
+            cases += len(rule) < 3
+            # a file keeps its split unless its split must give one away
+            for p in paths:
+                home = reference_split(p.name)
+                if p not in splits[home]:
+                    assert len([q for q in paths if reference_split(q.name) == home]) >= 2
+    assert cases > 10  # the fallback ran
+    with pytest.raises(ValueError, match="at least 3"):
+        split_files(fake_paths(root, 2), root)
+    with pytest.raises(ValueError, match="not under root"):
+        split_files(fake_paths("/other", 3), root)
+
+
+def test_folder_clips_draw_only_from_their_split(tmp_path):
+    freqs = {f"t{k}.wav": 300.0 + 150.0 * k for k in range(8)}
+    for name, freq in freqs.items():
+        sf.write(str(tmp_path / name), tone(freq, 1.0, SR), SR, subtype="FLOAT")
+    splits = split_files(sorted(tmp_path.iterdir()), tmp_path)
+    seen = {}
+    for split in ("train", "valid", "test"):
+        clips = FolderClips(tmp_path, 12, duration_s=0.25, sample_rate=SR, seed=0, split=split)
+        assert clips.files == splits[split]
+        allowed = {freqs[p.name] for p in splits[split]}
+        seen[split] = {min(allowed, key=lambda f: abs(f - dominant_hz(clips[i], SR)))
+                       for i in range(12)}
+        for i in range(12):
+            assert min(abs(dominant_hz(clips[i], SR) - f) for f in allowed) <= 4.0
+    assert seen["train"] == {freqs[p.name] for p in splits["train"]}  # 12 draws over few files
+    assert FolderClips(tmp_path, 2, split=None).files == sorted(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="split"):
+        FolderClips(tmp_path, 2, split="validation")
+    small = tmp_path / "small"
+    small.mkdir()
+    for k in range(2):
+        sf.write(str(small / f"{k}.wav"), tone(440.0, 0.5, SR), SR)
+    with pytest.raises(ValueError, match="at least 3 audio files"):
+        FolderClips(small, 2, split="train")
+
+
+# --------------------------------------------------------------------------- unreadable files
+
+
+@pytest.fixture
+def folder_with_bad_files(tmp_path):
+    sf.write(str(tmp_path / "good.wav"), tone(600.0, 1.0, SR), SR, subtype="FLOAT")
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x01 this is not a wave file " * 20)
+    nan = tone(300.0, 1.0, SR)
+    nan[SR // 2:] = np.nan
+    sf.write(str(tmp_path / "nan.wav"), nan, SR, subtype="FLOAT")
+    return tmp_path
+
+
+def test_unreadable_files_raise_an_error_naming_them(folder_with_bad_files):
+    clips = FolderClips(folder_with_bad_files, 16, duration_s=0.5, sample_rate=SR, seed=0)
+    named = set()
+    for i in range(16):
+        try:
+            clips[i]
+        except UnreadableFileError as err:
+            assert isinstance(err, ValueError)
+            assert str(err.path) in str(err)
+            named.add(err.path.name)
+    # item i draws its file from (seed, i): over 16 items both bad files come up
+    assert named == {"corrupt.wav", "nan.wav"}
+
+
+def test_skip_bad_files_warns_naming_them_and_draws_again(folder_with_bad_files):
+    clips = build_clips("folder", 16, 0.5, SR, seed=0, root=folder_with_bad_files,
+                        skip_bad_files=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = [clips[i] for i in range(16)]
+    for x in items:
+        check_clip(x, SR // 2)
+        assert abs(dominant_hz(x, SR) - 600.0) <= 4.0  # only the good file is left
+    messages = {str(w.message) for w in caught if issubclass(w.category, UserWarning)}
+    assert any("corrupt.wav" in m for m in messages)
+    assert any("nan.wav" in m and "NaN" in m for m in messages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert all(torch.equal(x, clips[i]) for i, x in enumerate(items))  # reproducible
+    with pytest.raises(ValueError, match="skip_bad_files"):
+        FolderClips(folder_with_bad_files, 2, skip_bad_files="yes")
+
+
+def test_a_folder_of_only_bad_files_raises_after_the_retries(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"junk" * 100)
+    clips = FolderClips(tmp_path, 1, duration_s=0.5, sample_rate=SR, skip_bad_files=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match=f"{MAX_TRIES} unreadable"):
+            clips[0]
+
+
+# --------------------------------------------------------------------------- number of items
+
+
+def test_num_items_none_gives_passes_clips_per_file(tone_folder):
+    assert len(FolderClips(tone_folder, None, sample_rate=SR)) == 3  # passes=1, 3 files
+    assert len(FolderClips(tone_folder, None, sample_rate=SR, passes=5)) == 15
+    assert len(build_clips("folder", None, root=tone_folder, passes=4, split="test")) == 4
+    assert len(FolderClips(tone_folder, 7, sample_rate=SR, passes=5)) == 7  # num_items wins
+    with pytest.raises(ValueError, match="passes"):
+        FolderClips(tone_folder, None, passes=0)
+    with pytest.raises(ValueError, match="num_items"):
+        SyntheticClips(None)
+
+
 # --------------------------------------------------------------------------------------- musdb
 
 def require_ffmpeg() -> None:
@@ -335,6 +498,70 @@ def test_musdb_errors(musdb_root, tmp_path):
         MusdbClips(tmp_path / "missing", 2, is_wav=True)
 
 
+def test_musdb_passes_count_tracks(musdb_root):
+    root, _ = musdb_root
+    train = MusdbClips(root, None, subset="train", split="train", is_wav=True, passes=5)
+    assert len(train.tracks) == 1 and len(train) == 5
+    both = build_clips("musdb", None, root=root, subset="train", is_wav=True, passes=3)
+    assert len(both) == 6  # 2 tracks of the train subset
+
+
+def test_musdb_data_module_epoch_is_passes_over_the_tracks(musdb_root):
+    from dasp_blind.data.modules import EffectDataModule
+
+    root, _ = musdb_root
+    dm = EffectDataModule(Compressor(SR), source="musdb", root=str(root), musdb_is_wav=True,
+                          duration_s=0.25, sample_rate=SR, batch_size=2, train_items=None,
+                          val_items=None, test_items=None)
+    dm.setup()
+    # one track in each of train / valid / test: the reference's 5, 5 and 10 passes
+    assert [len(s) for s in (dm.train_set, dm.val_set, dm.test_set)] == [5, 5, 10]
+    assert [t.name for t in dm.val_set.clips.tracks] == [VALID_NAME]
+    custom = EffectDataModule(Compressor(SR), source="musdb", root=str(root), musdb_is_wav=True,
+                              duration_s=0.25, sample_rate=SR, train_items=None,
+                              train_passes=2, val_items=3)
+    custom.setup("fit")
+    assert len(custom.train_set) == 2 and len(custom.val_set) == 3
+    batch = next(iter(custom.train_dataloader()))
+    assert batch["dry"].shape == (2, 1, SR // 4)
+
+
+def write_musdb_track(folder, seconds=1.0, seed=0):
+    folder.mkdir(parents=True)
+    noise = np.random.default_rng(seed).uniform(-0.5, 0.5, (int(seconds * MUSDB_SR), 2))
+    sf.write(str(folder / "mixture.wav"), noise, MUSDB_SR, subtype="PCM_16")
+
+
+def test_musdb_unreadable_mixture_is_named_or_skipped(tmp_path):
+    require_ffmpeg()
+    write_musdb_track(tmp_path / "train" / "Artist - Good")
+    bad = tmp_path / "train" / "Artist - Broken" / "mixture.wav"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"RIFF this is not audio " * 50)
+    with pytest.raises(ValueError, match="Artist - Broken/mixture.wav"):
+        MusdbClips(tmp_path, 2, is_wav=True)
+    with pytest.warns(UserWarning, match="Artist - Broken/mixture.wav"):
+        clips = MusdbClips(tmp_path, None, is_wav=True, skip_bad_files=True, passes=2,
+                           duration_s=0.25, sample_rate=SR)
+    assert [t.name for t in clips.tracks] == ["Artist - Good"]
+    assert len(clips) == 2
+    check_clip(clips[0], SR // 4)
+
+
+def test_musdb_mixture_that_fails_to_decode_later_is_named_or_skipped(tmp_path):
+    require_ffmpeg()
+    write_musdb_track(tmp_path / "train" / "Artist - Song")
+    strict = MusdbClips(tmp_path, 2, is_wav=True, duration_s=0.25)
+    lenient = MusdbClips(tmp_path, 2, is_wav=True, duration_s=0.25, skip_bad_files=True)
+    mixture = tmp_path / "train" / "Artist - Song" / "mixture.wav"
+    mixture.write_bytes(b"overwritten by a broken copy " * 100)  # after musdb read its header
+    with pytest.raises(ValueError, match="Artist - Song/mixture.wav"):
+        strict[0]
+    with pytest.warns(UserWarning, match="Artist - Song/mixture.wav"):
+        with pytest.raises(RuntimeError, match="unreadable"):
+            lenient[0]
+
+
 # ------------------------------------------------------------------------------- effect pairs
 
 
@@ -372,3 +599,58 @@ def test_effect_pair_dataset_q_follows_param_space_sample():
     assert len({tuple(q.tolist()) for q in qs}) == 3
     with pytest.raises(ValueError, match="effect"):
         EffectPairDataset(SyntheticClips(3, 0.25, SR), torch.nn.Identity())
+
+
+# ---------------------------------------------------------------------------- epochs (redraw)
+
+
+def test_epoch_indices_draw_new_clips_and_epoch_zero_is_the_item(tone_folder):
+    for clips in (SyntheticClips(4, 0.25, SR, seed=1),
+                  FolderClips(tone_folder, 4, duration_s=0.25, sample_rate=SR, seed=1)):
+        for i in range(4):
+            assert torch.equal(clips[(0, i)], clips[i])
+            assert not torch.equal(clips[(1, i)], clips[i])
+            assert torch.equal(clips[(1, i)], clips[(1, i)])
+            assert not torch.equal(clips[(2, i)], clips[(1, i)])
+        assert torch.equal(clips[(3, -1)], clips[(3, 3)])
+        for bad, error in (((0, 4), IndexError), ((-1, 0), IndexError), ((0.5, 1), TypeError),
+                           ((1, 2, 3), TypeError), ("0", TypeError), (True, TypeError)):
+            with pytest.raises(error):
+                clips[bad]
+
+
+def test_effect_pairs_draw_new_controls_per_epoch():
+    effect = Compressor(sample_rate=SR)
+    pairs = EffectPairDataset(SyntheticClips(3, 0.25, SR), effect, seed=2)
+    for i in range(3):
+        first, later = pairs[i], pairs[(1, i)]
+        assert all(torch.equal(first[k], pairs[(0, i)][k]) for k in first)
+        assert not torch.equal(first["q"], later["q"])
+        assert not torch.equal(first["dry"], later["dry"])
+        with torch.no_grad():
+            expected = effect(later["dry"][None], later["q"][None])[0]
+        assert torch.equal(later["wet"], expected)
+        assert torch.equal(later["q"], pairs.sample_q(i, epoch=1))
+    # a dataset that is not a clip source keeps its clips and changes the controls
+    fixed = [torch.full((1, 100), 0.5)] * 3
+    other = EffectPairDataset(fixed, effect, seed=2)
+    assert torch.equal(other[(4, 1)]["dry"], fixed[1])
+    assert not torch.equal(other[(4, 1)]["q"], other[1]["q"])
+
+
+def test_epoch_sampler_orders():
+    sampler = EpochSampler(10, shuffle=True, seed=3)
+    first, second = list(sampler), list(sampler)  # each pass is the next epoch
+    assert [e for e, _ in first] == [0] * 10 and [e for e, _ in second] == [1] * 10
+    assert sorted(i for _, i in first) == list(range(10))
+    assert [i for _, i in first] != [i for _, i in second]
+    sampler.set_epoch(1)
+    assert list(sampler) == second  # seeded by (seed, epoch) only
+    assert [i for _, i in EpochSampler(10, seed=4)] != [i for _, i in first]
+    plain = EpochSampler(4, shuffle=False)
+    plain.set_epoch(5)
+    assert list(plain) == [(5, 0), (5, 1), (5, 2), (5, 3)] and len(plain) == 4
+    with pytest.raises(ValueError, match="epoch"):
+        sampler.set_epoch(-1)
+    with pytest.raises(ValueError, match="num_items"):
+        EpochSampler(0)

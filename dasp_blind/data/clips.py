@@ -13,18 +13,26 @@ way the BE-AFX training data is (``reference/blind_estimation_reference.md`` §4
 
 All randomness of item ``i`` comes from ``numpy.random.default_rng([seed, i])``, so an item is
 the same in every process (DataLoader workers included) and on every access, and different
-items (or different seeds) give different clips. Unlike the reference, whose ``__getitem__``
-draws fresh clips on every pass, a dataset here is a fixed set of clips; use a different
-``seed`` to draw another set.
+items (or different seeds) give different clips. A dataset is a fixed set of clips; the index
+``(epoch, i)`` draws item ``i`` of another set, from ``[seed, i, epoch]`` (``(0, i)`` is item
+``i``), which is how :class:`~dasp_blind.data.pairs.EpochSampler` gives new clips every epoch,
+as the reference's ``__getitem__`` does on every pass.
 
 Files are read with ``soundfile`` (only the window that is needed) and resampled with ``soxr``;
 MUSDB goes through the ``musdb`` package (an optional dependency, imported when used).
+
+A file that cannot be read raises a ``ValueError`` naming it (:class:`UnreadableFileError`);
+with ``skip_bad_files=True`` a warning names it instead and the item is drawn again.
+``num_items=None`` gives ``passes`` clips per file or track ("one epoch = 5 passes" over the
+86 MUSDB training tracks is ``MusdbClips(root, None, passes=5)``, 430 clips).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,8 +42,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .._checks import check_integer_rate, check_positive, check_seed
-from .synthetic import synthetic_music
+from .._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_integer_rate,
+    check_positive,
+    check_seed,
+)
+from .synthetic import STYLES, synthetic_music
 
 #: Below this peak a drawn clip counts as silence and is drawn again.
 SILENCE_PEAK = 1e-5
@@ -44,11 +59,55 @@ MAX_TRIES = 20
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
+#: The splits of a folder and the share of the hash range ``[0, 1)`` that each takes (in this
+#: order: train ``[0, 0.8)``, valid ``[0.8, 0.9)``, test ``[0.9, 1)``).
+FOLDER_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
+
+
+class UnreadableFileError(ValueError):
+    """An audio file of a clip source that cannot be read (``path`` names it)."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = Path(path)
+        super().__init__(f"cannot read audio file {str(path)!r}: {reason}")
+
+
+def epoch_and_item(index: object, num_items: int) -> tuple[int, int]:
+    """``(epoch, i)`` of a dataset index: an integer ``i`` (epoch 0; negative ``i`` counts from
+    the end) or a pair ``(epoch, i)`` (what :class:`~dasp_blind.data.pairs.EpochSampler`
+    yields).
+
+    Raises:
+        TypeError: if ``index`` is neither.
+        IndexError: if ``i`` is out of range or ``epoch`` is negative.
+    """
+    epoch, i = (index if isinstance(index, tuple) and len(index) == 2 else (0, index))
+    for value in (epoch, i):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"index must be an integer or a pair (epoch, index) of integers, "
+                            f"got {index!r}")
+    item = int(i) + (num_items if i < 0 else 0)
+    if not 0 <= item < num_items or epoch < 0:
+        raise IndexError(f"index {index!r} out of range for a dataset of {num_items} items")
+    return int(epoch), item
+
 
 def _check_num_items(num_items: object) -> int:
     if isinstance(num_items, bool) or not isinstance(num_items, (int, np.integer)) \
             or num_items < 1:
         raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
+    return int(num_items)
+
+
+def _items_for(num_items: int | None, passes: int, count: int, what: str) -> int:
+    """``num_items``, or ``passes × count`` when it is ``None`` (``count`` files or tracks)."""
+    passes = check_int(passes, "passes", low=1)
+    if num_items is None:
+        return passes * count
+    if isinstance(num_items, bool) or not isinstance(num_items, (int, np.integer)) \
+            or num_items < 1:
+        raise ValueError(f"num_items must be a positive integer or None (passes × the number "
+                         f"of {what}), got {num_items!r}")
     return int(num_items)
 
 
@@ -81,7 +140,13 @@ class ClipSource(Dataset):
         duration_s: length of each clip in seconds, > 0.
         sample_rate: sample rate of the clips in Hz (positive integer).
         seed: integer seed ``>= 0``; item ``i`` uses ``numpy.random.default_rng([seed, i])``.
+
+    A subclass whose :meth:`_draw` raises :class:`UnreadableFileError` gets the error raised,
+    or, when its ``skip_bad_files`` is true, a warning naming the file and another draw.
     """
+
+    #: Warn about an unreadable file and draw again instead of raising.
+    skip_bad_files: bool = False
 
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
                  seed: int = 0):
@@ -97,9 +162,11 @@ class ClipSource(Dataset):
     def __len__(self) -> int:
         return self.num_items
 
-    def rng(self, index: int) -> np.random.Generator:
-        """The generator that item ``index`` draws from."""
-        return np.random.default_rng([self.seed, int(index)])
+    def rng(self, index: int, epoch: int = 0) -> np.random.Generator:
+        """The generator that item ``index`` draws from (in ``epoch``: ``[seed, index]`` in
+        epoch 0, ``[seed, index, epoch]`` after)."""
+        key = [self.seed, int(index)] + ([int(epoch)] if epoch else [])
+        return np.random.default_rng(key)
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         raise NotImplementedError
@@ -107,18 +174,20 @@ class ClipSource(Dataset):
     def _describe(self) -> str:
         return type(self).__name__
 
-    def __getitem__(self, index: int) -> Tensor:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an integer, got {index!r}")
-        i = int(index)
-        if i < 0:
-            i += self.num_items
-        if not 0 <= i < self.num_items:
-            raise IndexError(f"index {index} out of range for a dataset of {self.num_items} "
-                             f"items")
-        rng = self.rng(i)
+    def __getitem__(self, index: int | tuple[int, int]) -> Tensor:
+        epoch, i = epoch_and_item(index, self.num_items)
+        rng = self.rng(i, epoch)
+        unreadable = 0
         for _ in range(MAX_TRIES):
-            clip = np.asarray(self._draw(rng, i), dtype=np.float64)
+            try:
+                clip = np.asarray(self._draw(rng, i), dtype=np.float64)
+            except UnreadableFileError as err:
+                if not self.skip_bad_files:
+                    raise
+                warnings.warn(f"{self._describe()}: skipping a bad file ({err})", UserWarning,
+                              stacklevel=2)
+                unreadable += 1
+                continue
             if clip.ndim == 2:
                 clip = clip.mean(axis=0)
             elif clip.ndim != 1:
@@ -134,17 +203,20 @@ class ClipSource(Dataset):
                     clip = -clip
                 return torch.from_numpy(clip.astype(np.float32)[None, :])
         raise RuntimeError(f"{self._describe()}: all {MAX_TRIES} clips drawn for item {i} were "
-                           f"silent (peak < {SILENCE_PEAK:g}); the source holds too little "
-                           f"non-silent audio")
+                           f"silent (peak < {SILENCE_PEAK:g}) or unreadable ({unreadable} "
+                           f"unreadable); the source holds too little readable, non-silent "
+                           f"audio")
 
 
 class SyntheticClips(ClipSource):
     """The seeded dataset of synthetic music: clips of
     :func:`~dasp_blind.data.synthetic.synthetic_music`.
 
-    Item ``i`` renders ``synthetic_music(duration_s, sample_rate, seed=s, dynamics=dynamics)``
-    (mono) with a seed ``s`` drawn from ``(seed, i)``, peak-normalises it to 1 and flips its
-    polarity at random.
+    Item ``i`` renders ``synthetic_music(duration_s, sample_rate, seed=s, dynamics=dynamics,
+    style=style)`` (mono) with a seed ``s`` drawn from ``(seed, i)``, peak-normalises it to 1
+    and flips its polarity at random. ``style="random"`` gives every item a genre drawn from its
+    seed (rock, pop, electronic, jazz, hip-hop, ambient, folk, solo piano): the varied training
+    material to use when the model must carry over to real recordings.
 
     Args:
         num_items: number of clips, >= 1.
@@ -153,22 +225,22 @@ class SyntheticClips(ClipSource):
         seed: integer seed of the dataset.
         dynamics: render with varied part levels and loud and quiet sections (see
             ``synthetic_music``; the drawn peak level is undone by the peak normalisation).
+        style: ``"basic"`` (the default), ``"random"`` or a genre (see ``synthetic_music``).
     """
 
     def __init__(self, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
-                 seed: int = 0, dynamics: bool = False):
+                 seed: int = 0, dynamics: bool = False, style: str = "basic"):
         super().__init__(num_items, duration_s, sample_rate, seed)
         if self.sample_rate < 4000:
             raise ValueError(f"sample_rate must be an integer >= 4000 Hz for synthetic music, "
                              f"got {sample_rate!r}")
-        if not isinstance(dynamics, (bool, np.bool_)):
-            raise ValueError(f"dynamics must be True or False, got {dynamics!r}")
-        self.dynamics = bool(dynamics)
+        self.dynamics = check_bool(dynamics, "dynamics")
+        self.style = check_choice(style, "style", STYLES)
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         render_seed = int(rng.integers(0, 2**63 - 1))
         return synthetic_music(self.duration_s, self.sample_rate, seed=render_seed,
-                               channels=1, dynamics=self.dynamics).numpy()
+                               channels=1, dynamics=self.dynamics, style=self.style).numpy()
 
 
 def find_audio_files(root: str | os.PathLike,
@@ -188,6 +260,68 @@ def find_audio_files(root: str | os.PathLike,
     return sorted(files)
 
 
+def _split_position(relative: str) -> float:
+    """A number in ``[0, 1)`` drawn from the SHA-256 of ``relative`` (stable everywhere)."""
+    digest = hashlib.sha256(relative.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def _distance(position: float, low: float, high: float) -> float:
+    """How far ``position`` lies outside ``[low, high)``."""
+    return max(low - position, position - high, 0.0)
+
+
+def split_files(files: Sequence[str | os.PathLike],
+                root: str | os.PathLike) -> dict[str, list[Path]]:
+    """Assign each file to the ``"train"``, ``"valid"`` or ``"test"`` split of a folder.
+
+    A file's split depends only on its path relative to ``root`` (as a POSIX string): its
+    SHA-256 gives a position in ``[0, 1)``, and train takes ``[0, 0.8)``, valid ``[0.8, 0.9)``
+    and test ``[0.9, 1)`` (:data:`FOLDER_SPLITS`), so about 80 / 10 / 10 % of a large folder,
+    the same on every machine and in every process, and adding or removing files never moves
+    another file to another split. In a small folder a split can come out empty; then, with at
+    least 3 files, the empty split takes from the largest split the file whose position lies
+    nearest to its own range (so each split holds at least one file).
+
+    Args:
+        files: paths under ``root``.
+        root: the folder the paths are taken relative to.
+
+    Returns:
+        ``{"train": [...], "valid": [...], "test": [...]}``, each sorted by path.
+
+    Raises:
+        ValueError: with fewer than 3 files, or a file that is not under ``root``.
+    """
+    base = Path(root)
+    if len(files) < 3:
+        raise ValueError(f"splitting a folder into train / valid / test needs at least 3 audio "
+                         f"files, root {str(root)!r} holds {len(files)}")
+    bounds, low = {}, 0.0
+    for name, share in FOLDER_SPLITS.items():
+        bounds[name] = (low, low + share)
+        low += share
+    position = {}
+    for f in files:
+        try:
+            relative = Path(f).relative_to(base).as_posix()
+        except ValueError:
+            raise ValueError(f"file {str(f)!r} is not under root {str(root)!r}") from None
+        position[Path(f)] = _split_position(relative)
+    splits: dict[str, list[Path]] = {name: [] for name in FOLDER_SPLITS}
+    for path, u in position.items():
+        name = next((n for n, (lo, hi) in bounds.items() if lo <= u < hi), "test")
+        splits[name].append(path)
+    for name in FOLDER_SPLITS:
+        if splits[name]:
+            continue
+        donor = max(FOLDER_SPLITS, key=lambda n: len(splits[n]))
+        nearest = min(splits[donor], key=lambda p: (_distance(position[p], *bounds[name]), p))
+        splits[donor].remove(nearest)
+        splits[name].append(nearest)
+    return {name: sorted(paths) for name, paths in splits.items()}
+
+
 class FolderClips(ClipSource):
     """Random windows of the audio files under a folder.
 
@@ -197,34 +331,57 @@ class FolderClips(ClipSource):
     shorter than the window are read whole and zero-padded. Silent windows are drawn again
     (another file and start).
 
+    With ``split`` the clips come only from that split's files (:func:`split_files`: a stable
+    hash of each file's path relative to ``root`` sends about 80 % of the files to ``"train"``,
+    10 % to ``"valid"`` and 10 % to ``"test"``; every split gets at least one file).
+
+    Files are opened only when drawn: an unreadable file (not audio, corrupt, or holding NaN /
+    Inf samples) raises :class:`UnreadableFileError` (a ``ValueError`` naming it) from the item
+    that drew it, or, with ``skip_bad_files=True``, gives a ``UserWarning`` naming it (once per
+    file and process) and the item is drawn again from the same generator, so items stay
+    reproducible.
+
     Args:
         root: folder searched recursively; files are sorted by path, so the same folder always
             gives the same clips.
-        num_items: number of clips, >= 1.
+        num_items: number of clips, >= 1, or ``None`` for ``passes`` clips per file (of the
+            split).
         duration_s: length of each clip in seconds.
         sample_rate: sample rate of the clips in Hz.
         seed: integer seed of the dataset.
         extensions: file extensions to include (case-insensitive).
+        split: ``None`` (every file), ``"train"``, ``"valid"`` or ``"test"``.
+        passes: clips per file when ``num_items`` is ``None`` (a positive integer).
+        skip_bad_files: warn about and skip unreadable files instead of raising.
 
     Raises:
-        ValueError: if ``root`` does not exist or holds no audio file.
+        ValueError: if ``root`` does not exist or holds no audio file, on a bad ``split``, or
+            with ``split`` and fewer than 3 files.
     """
 
-    def __init__(self, root: str | os.PathLike, num_items: int, duration_s: float = 1.0,
+    def __init__(self, root: str | os.PathLike, num_items: int | None, duration_s: float = 1.0,
                  sample_rate: int = 44100, seed: int = 0,
-                 extensions: Sequence[str] = AUDIO_EXTENSIONS):
-        super().__init__(num_items, duration_s, sample_rate, seed)
+                 extensions: Sequence[str] = AUDIO_EXTENSIONS, split: str | None = None,
+                 passes: int = 1, skip_bad_files: bool = False):
+        if split is not None and split not in FOLDER_SPLITS:
+            raise ValueError(f"split must be None or one of {list(FOLDER_SPLITS)}, got "
+                             f"{split!r}")
         if isinstance(extensions, str):
             extensions = (extensions,)
         self.root = Path(root)
         self.extensions = tuple(extensions)
-        self.files = find_audio_files(root, self.extensions)
-        if not self.files:
+        self.split = split
+        self.skip_bad_files = check_bool(skip_bad_files, "skip_bad_files")
+        files = find_audio_files(root, self.extensions)
+        if not files:
             raise ValueError(f"root {str(root)!r} holds no audio file with an extension in "
                              f"{list(self.extensions)}")
+        self.files = files if split is None else split_files(files, root)[split]
+        super().__init__(_items_for(num_items, passes, len(self.files), "files"), duration_s,
+                         sample_rate, seed)
 
     def _describe(self) -> str:
-        return f"FolderClips(root={str(self.root)!r})"
+        return f"FolderClips(root={str(self.root)!r}, split={self.split!r})"
 
     def _draw(self, rng: np.random.Generator, index: int) -> np.ndarray:
         path = self.files[int(rng.integers(0, len(self.files)))]
@@ -238,8 +395,10 @@ class FolderClips(ClipSource):
             start = int(rng.integers(0, max(0, info.frames - needed) + 1))
             data, rate = sf.read(str(path), start=start, frames=needed, dtype="float32",
                                  always_2d=True)
-        except RuntimeError as err:  # sf.LibsndfileError: unreadable file
-            raise ValueError(f"cannot read audio file {str(path)!r}: {err}") from None
+        except (RuntimeError, OSError) as err:  # sf.LibsndfileError: not audio, corrupt
+            raise UnreadableFileError(path, str(err)) from None
+        if not np.isfinite(data).all():
+            raise UnreadableFileError(path, "it holds NaN or Inf samples")
         mono = data.mean(axis=1, dtype=np.float64)
         return _resample(mono, rate, self.sample_rate)
 
@@ -254,26 +413,38 @@ class MusdbClips(ClipSource):
     ``track.rate`` differs from ``sample_rate``. The BE-AFX splits are ``subset="train",
     split="train"`` (86 tracks), ``subset="train", split="valid"`` (14) and ``subset="test"`` (50).
 
+    ``musdb`` reads every mixture's header (with ffprobe) when it lists the tracks, and one bad
+    file stops it with an error that does not name the file. The tracks are then listed one by
+    one with ``musdb.MultiTrack`` (the package's own class, with the package's validation split)
+    to find the bad files: :class:`UnreadableFileError` names the first, or, with
+    ``skip_bad_files=True``, a warning names each and the other tracks are used. A mixture that
+    fails to decode when an item reads it is handled the same way (error, or warning and a new
+    draw).
+
     Args:
         root: MUSDB18 root (``train/`` and ``test/`` with ``.stem.mp4`` files, or with one folder
             of WAV stems per track when ``is_wav``, as in MUSDB18-HQ).
-        num_items: number of clips, >= 1.
+        num_items: number of clips, >= 1, or ``None`` for ``passes`` clips per track.
         subset: ``"train"`` or ``"test"``.
         split: ``None``, ``"train"`` or ``"valid"`` (only with ``subset="train"``).
         duration_s: length of each clip in seconds.
         sample_rate: sample rate of the clips in Hz.
         seed: integer seed of the dataset.
         is_wav: read the MUSDB18-HQ WAV layout instead of stems.
+        passes: clips per track when ``num_items`` is ``None`` (5 in BE-AFX for train and
+            valid, 10 for test).
+        skip_bad_files: warn about and skip unreadable mixtures instead of raising.
 
     Raises:
-        ValueError: on a bad ``subset`` / ``split`` or if the database holds no track.
+        ValueError: on a bad ``subset`` / ``split``, if the database holds no track, or on an
+            unreadable mixture (unless ``skip_bad_files``).
         ImportError: if ``musdb`` is not installed (``pip install dasp_blind[musdb]``).
     """
 
-    def __init__(self, root: str | os.PathLike, num_items: int, subset: str = "train",
+    def __init__(self, root: str | os.PathLike, num_items: int | None, subset: str = "train",
                  split: str | None = None, duration_s: float = 1.0, sample_rate: int = 44100,
-                 seed: int = 0, is_wav: bool = False):
-        super().__init__(num_items, duration_s, sample_rate, seed)
+                 seed: int = 0, is_wav: bool = False, passes: int = 1,
+                 skip_bad_files: bool = False):
         if subset not in ("train", "test"):
             raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
         if split not in (None, "train", "valid"):
@@ -291,13 +462,57 @@ class MusdbClips(ClipSource):
         self.subset = subset
         self.split = split
         self.is_wav = bool(is_wav)
-        self.db = musdb.DB(root=str(root), subsets=subset, split=split, is_wav=self.is_wav)
-        self.tracks = list(self.db.tracks)
+        self.skip_bad_files = check_bool(skip_bad_files, "skip_bad_files")
+        self.tracks = self._list_tracks(musdb)
         if not self.tracks:
             layout = "<track>/mixture.wav folders" if self.is_wav else ".stem.mp4 files"
             raise ValueError(f"root {str(root)!r} holds no MUSDB track for subset={subset!r}, "
                              f"split={split!r} (expected {layout} under {subset}/; "
                              f"is_wav={self.is_wav})")
+        super().__init__(_items_for(num_items, passes, len(self.tracks), "tracks"),
+                         duration_s, sample_rate, seed)
+
+    def _list_tracks(self, musdb) -> list:
+        """The tracks of the subset / split, as ``musdb.DB`` lists them when every file reads."""
+        try:
+            return list(musdb.DB(root=str(self.root), subsets=self.subset, split=self.split,
+                                 is_wav=self.is_wav).tracks)
+        except Exception as err:  # ffprobe's errors come as several types
+            failure = err
+        tracks, bad = self._list_tracks_one_by_one(musdb)
+        if not bad:
+            raise failure
+        if not self.skip_bad_files:
+            path, reason = bad[0]
+            raise UnreadableFileError(path, reason) from failure
+        for path, reason in bad:
+            warnings.warn(f"{self._describe()}: skipping a bad file "
+                          f"({UnreadableFileError(path, reason)})", UserWarning, stacklevel=3)
+        return tracks
+
+    def _list_tracks_one_by_one(self, musdb) -> tuple[list, list[tuple[Path, str]]]:
+        """``(tracks, [(path, reason) of each mixture that musdb cannot open])``, listing the
+        subset folder as ``musdb.DB`` does (sorted names, the package's validation tracks)."""
+        setup = musdb.DB(root=str(self.root), subsets=[], is_wav=self.is_wav).setup
+        folder = self.root / self.subset
+        if self.is_wav:
+            entries = sorted((d.name, d / setup["mixture"]) for d in folder.iterdir()
+                             if d.is_dir())
+        else:
+            entries = sorted((f.name[: -len(".stem.mp4")], f) for f in folder.iterdir()
+                             if f.name.endswith(".stem.mp4"))
+        valid = set(setup["validation_tracks"])
+        if self.split is not None:
+            entries = [(n, p) for n, p in entries if (n in valid) == (self.split == "valid")]
+        tracks, bad = [], []
+        for name, path in entries:
+            try:
+                tracks.append(musdb.MultiTrack(name=name, path=str(path), subset=self.subset,
+                                               is_wav=self.is_wav,
+                                               stem_id=setup["stem_ids"]["mixture"]))
+            except Exception as err:  # ffprobe's errors come as several types
+                bad.append((path, _describe_error(err)))
+        return tracks, bad
 
     def _describe(self) -> str:
         return (f"MusdbClips(root={str(self.root)!r}, subset={self.subset!r}, "
@@ -308,49 +523,75 @@ class MusdbClips(ClipSource):
         longest_start = max(0.0, float(track.duration) - self.duration_s)
         track.chunk_duration = self.duration_s
         track.chunk_start = float(rng.uniform(0.0, longest_start))
-        audio = np.asarray(track.audio, dtype=np.float64)  # (samples, channels)
+        try:
+            audio = np.asarray(track.audio, dtype=np.float64)  # (samples, channels)
+        except Exception as err:  # ffmpeg's errors come as several types
+            raise UnreadableFileError(track.path, _describe_error(err)) from None
+        if not np.isfinite(audio).all():
+            raise UnreadableFileError(track.path, "it holds NaN or Inf samples")
         rate = float(track.rate)
         mono = audio.mean(axis=1) if audio.ndim == 2 else audio
         mono = _fit_length(mono, int(round(self.duration_s * rate)))
         return _resample(mono, rate, self.sample_rate)
 
 
-def build_clips(source: str, num_items: int, duration_s: float = 1.0, sample_rate: int = 44100,
-                seed: int = 0, root: str | os.PathLike | None = None, subset: str = "train",
-                split: str | None = None, is_wav: bool = False,
-                dynamics: bool = False) -> ClipSource:
+def _describe_error(err: Exception) -> str:
+    """A one-line description of a decoder's exception: its type and the last line of ffmpeg's
+    stderr (``ffmpeg.Error`` says only "see stderr output for detail") or of its message
+    (stempeg's warnings hold ffprobe's whole output; the last line says what went wrong)."""
+    stderr = getattr(err, "stderr", None)
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else ""
+    lines = [line.strip() for line in (text or str(err)).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+
+
+def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
+                sample_rate: int = 44100, seed: int = 0, root: str | os.PathLike | None = None,
+                subset: str = "train", split: str | None = None, is_wav: bool = False,
+                dynamics: bool = False, passes: int = 1, skip_bad_files: bool = False,
+                style: str = "basic") -> ClipSource:
     """Build a clip source by name.
 
     Args:
         source: ``"synthetic"`` (:class:`SyntheticClips`), ``"folder"`` (:class:`FolderClips`
-            over ``root``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
-            ``split`` and ``is_wav``).
-        num_items: number of clips, >= 1.
+            over ``root`` with ``split``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with
+            ``subset``, ``split`` and ``is_wav``).
+        num_items: number of clips, >= 1; ``None`` (folder and MUSDB only) for ``passes`` clips
+            per file or track.
         duration_s: length of each clip in seconds.
         sample_rate: sample rate of the clips in Hz.
         seed: integer seed of the dataset.
         root: folder of audio files or MUSDB18 root; required for ``"folder"`` and ``"musdb"``.
         subset: MUSDB subset, ``"train"`` or ``"test"`` (ignored by the other sources).
-        split: MUSDB split, ``None``, ``"train"`` or ``"valid"`` (ignored by the others).
+        split: ``None`` or, for a folder, ``"train"``, ``"valid"`` or ``"test"``; for MUSDB,
+            ``"train"`` or ``"valid"`` (ignored by the synthetic source).
         is_wav: read the MUSDB18-HQ WAV layout (ignored by the other sources).
         dynamics: render synthetic music with varied levels (see :class:`SyntheticClips`;
             ignored by the other sources).
+        passes: clips per file or track when ``num_items`` is ``None``.
+        skip_bad_files: warn about and skip unreadable files (folder and MUSDB).
+        style: style of the synthetic music (``"basic"``, ``"random"`` or a genre; ignored by
+            the other sources).
 
     Raises:
         ValueError: on an unknown ``source`` or a missing ``root``.
     """
     name = source.lower() if isinstance(source, str) else source
     if name == "synthetic":
-        return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics)
+        return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics,
+                              style=style)
     if name in ("folder", "musdb"):
         if root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")
         if name == "folder":
-            return FolderClips(root, num_items, duration_s, sample_rate, seed)
+            return FolderClips(root, num_items, duration_s, sample_rate, seed, split=split,
+                               passes=passes, skip_bad_files=skip_bad_files)
         return MusdbClips(root, num_items, subset=subset, split=split, duration_s=duration_s,
-                          sample_rate=sample_rate, seed=seed, is_wav=is_wav)
+                          sample_rate=sample_rate, seed=seed, is_wav=is_wav, passes=passes,
+                          skip_bad_files=skip_bad_files)
     raise ValueError(f"source must be 'synthetic', 'folder' or 'musdb', got {source!r}")
 
 
-__all__ = ["AUDIO_EXTENSIONS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource", "FolderClips",
-           "MusdbClips", "SyntheticClips", "build_clips", "find_audio_files"]
+__all__ = ["AUDIO_EXTENSIONS", "FOLDER_SPLITS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource",
+           "FolderClips", "MusdbClips", "SyntheticClips", "UnreadableFileError", "build_clips",
+           "epoch_and_item", "find_audio_files", "split_files"]

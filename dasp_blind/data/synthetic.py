@@ -1,13 +1,18 @@
-"""A small seeded generator of synthetic music: drums, bass, chords and a melody.
+"""A seeded generator of synthetic music: :func:`synthetic_music`.
 
 Used by the demo, the tests and as training data when no real recordings are at hand (the
-seeded dataset of clips built on it is :class:`~dasp_blind.data.clips.SyntheticClips`). Every
+seeded dataset of clips built on it is :class:`~dasp_blind.data.clips.SyntheticClips`).
+
+The ``"basic"`` style (the default) is a small piece of drums, bass, chords and a melody: every
 random choice (tempo, key, mode, chord progression, drum and bass patterns, melody, mixing
 levels, noise) comes from one ``numpy.random.default_rng(seed)``, and the optional variation of
 levels and dynamics from a second generator seeded with ``[seed, 1]``, so a seed always gives
 the same bit-identical audio. Rendering is vectorised with numpy: the drums are impulse trains
 convolved with one-hit templates, the pitched parts are phase accumulators over a per-sample
 frequency track; the only Python loops run over notes.
+
+The other styles are the genres of :mod:`.genres` (rock, pop, electronic, jazz, hip-hop,
+ambient, folk, solo piano), mixed and mastered, or ``"random"``: a genre drawn from the seed.
 """
 
 from __future__ import annotations
@@ -19,19 +24,14 @@ import scipy.signal
 import torch
 from torch import Tensor
 
-from .._checks import check_positive, check_seed
-from ..functional.units import db_to_gain, gain_to_db
+from .._checks import check_bool, check_choice, check_positive, check_seed
+from .genres import GENRES, random_genre, render_genre
+from .instruments import midi_to_hz
+from .mixing import PEAK, place, vary_dynamics
 
-PEAK = 0.9
-# Level variation of ``dynamics=True``: the range of the peak level (dBFS), the largest change
-# of a part's level (dB), the section lengths (beats), the level ranges of normal and quiet
-# sections (dB) and the probability of a quiet section.
-PEAK_DB_RANGE = (-24.0, gain_to_db(PEAK))
-PART_LEVEL_DB = 6.0
-SECTION_BEATS = (2, 4, 8)
-SECTION_DB = (-12.0, 0.0)
-QUIET_SECTION_DB = (-30.0, -15.0)
-QUIET_SECTION_PROBABILITY = 0.25
+#: Styles of :func:`synthetic_music`: the original ``"basic"`` piece, ``"random"`` (a genre
+#: drawn from the seed) and each genre of :data:`~dasp_blind.data.genres.GENRES`.
+STYLES = ("basic", "random", *GENRES)
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -39,15 +39,11 @@ _MAJOR_PENTA = (0, 2, 4, 7, 9)
 _MINOR_PENTA = (0, 3, 5, 7, 10)
 
 
-def _midi_to_hz(note: np.ndarray | float) -> np.ndarray:
-    return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69.0) / 12.0)
-
-
-def _check_args(duration_s: float, sample_rate: int, channels: int,
-                tempo_bpm: float | None, dynamics: bool) -> tuple[float, int, int]:
+def _check_args(duration_s: float, sample_rate: int, channels: int, tempo_bpm: float | None,
+                dynamics: bool, style: str) -> tuple[float, int, int]:
     duration = check_positive(duration_s, "duration_s")
-    if not isinstance(dynamics, (bool, np.bool_)):
-        raise ValueError(f"dynamics must be True or False, got {dynamics!r}")
+    check_bool(dynamics, "dynamics")
+    check_choice(style, "style", STYLES)
     if isinstance(sample_rate, bool) or not float(sample_rate).is_integer() or sample_rate < 4000:
         raise ValueError(f"sample_rate must be an integer >= 4000 Hz, got {sample_rate!r}")
     if channels not in (1, 2):
@@ -59,17 +55,6 @@ def _check_args(duration_s: float, sample_rate: int, channels: int,
     if num_samples < 1:
         raise ValueError(f"duration_s={duration_s!r} at sample_rate={sample_rate} gives no samples")
     return duration, int(sample_rate), num_samples
-
-
-def _place(template: np.ndarray, onsets: np.ndarray, gains: np.ndarray, n: int) -> np.ndarray:
-    """Sum of ``template`` started at every sample index of ``onsets``, scaled by ``gains``."""
-    out = np.zeros(n)
-    for onset, gain in zip(onsets.tolist(), gains.tolist(), strict=True):
-        if onset >= n:
-            break
-        stop = min(n, onset + template.size)
-        out[onset:stop] += gain * template[: stop - onset]
-    return out
 
 
 def _envelope(length: int, sr: int, attack_s: float, release_s: float) -> np.ndarray:
@@ -123,7 +108,7 @@ def _drums(rng: np.random.Generator, n: int, sr: int, step: int,
     for pattern, template in ((kick_pat, kick), (snare_pat, snare), (hat_pat, hat)):
         gains = pattern[grid % 16] * rng.uniform(0.85, 1.0, steps)
         hit = gains > 0
-        tracks.append(_place(template, onsets[hit], gains[hit], n))
+        tracks.append(place(template, onsets[hit], gains[hit], n))
     return tracks[0], tracks[1], tracks[2]
 
 
@@ -153,12 +138,12 @@ def _bass(rng, n, sr, step, steps, roots, bar_steps) -> np.ndarray:
             break
         stop = min(n, start + note_len)
         octave = 12 if rng.random() < 0.15 else 0
-        freq[start:stop] = _midi_to_hz(roots[s // bar_steps] + octave)
+        freq[start:stop] = midi_to_hz(roots[s // bar_steps] + octave)
         env[start:stop] = _envelope(note_len, sr, 0.005, 0.03)[: stop - start]
     # Keep the last frequency through rests so the phase accumulator does not jump.
     held = np.maximum.accumulate(np.where(freq > 0, np.arange(n), 0))
     freq = freq[held]
-    freq[freq == 0] = _midi_to_hz(roots[0])
+    freq[freq == 0] = midi_to_hz(roots[0])
     cycles = np.cumsum(freq) / sr
     saw = 2.0 * (cycles - np.floor(cycles)) - 1.0
     cutoff = rng.uniform(300.0, 900.0)
@@ -185,7 +170,7 @@ def _chords(rng, n, sr, bar, chords_midi) -> np.ndarray:
             start, stop = i * bar, min(n, (i + 1) * bar)
             if start >= n:
                 break
-            freq[start:stop] = _midi_to_hz(chord[min(v, len(chord) - 1)])
+            freq[start:stop] = midi_to_hz(chord[min(v, len(chord) - 1)])
         out += _voice(freq, sr, partials)
     return out * env / voices
 
@@ -206,14 +191,14 @@ def _melody(rng, n, sr, step, key_root, penta) -> np.ndarray:
             continue
         degree = int(np.clip(degree + rng.integers(-2, 3), 0, 2 * len(penta) - 1))
         note = base + 12 * (degree // len(penta)) + penta[degree % len(penta)]
-        freq[pos:stop] = _midi_to_hz(note)
+        freq[pos:stop] = midi_to_hz(note)
         env[pos:stop] = _envelope(length, sr, 0.01, 0.05)[: stop - pos]
         # Vibrato fades in over 150 ms after each onset.
         vib_gate[pos:stop] = np.minimum(1.0, np.arange(stop - pos) / (0.15 * sr))
         pos = stop
     held = np.maximum.accumulate(np.where(freq > 0, np.arange(n), 0))
     freq = freq[held]
-    freq[freq == 0] = _midi_to_hz(base)
+    freq[freq == 0] = midi_to_hz(base)
     t = np.arange(n) / sr
     vib_rate = rng.uniform(4.5, 6.5)
     freq = freq * 2.0 ** (0.25 / 12.0 * vib_gate * np.sin(2 * np.pi * vib_rate * t))
@@ -221,72 +206,9 @@ def _melody(rng, n, sr, step, key_root, penta) -> np.ndarray:
     return tone * env
 
 
-def _section_gain(rng: np.random.Generator, n: int, sr: int, beat: int) -> np.ndarray:
-    """Per-sample gain ``(n,)`` of loud and quiet sections: sections of 2, 4 or 8 beats (of
-    ``beat`` samples), each a linear ramp in dB between two levels drawn from ``[-12, 0]`` dB,
-    or from ``[-30, -15]`` dB for a quiet section (probability 1/4); the jumps between sections
-    are smoothed over 5 ms."""
-    gain_db = np.empty(n)
-    start = 0
-    while start < n:
-        stop = min(n, start + int(rng.choice(SECTION_BEATS)) * beat)
-        quiet = rng.random() < QUIET_SECTION_PROBABILITY
-        first, last = rng.uniform(*(QUIET_SECTION_DB if quiet else SECTION_DB), 2)
-        gain_db[start:stop] = np.linspace(first, last, stop - start)
-        start = stop
-    smooth = max(1, int(0.005 * sr))
-    gain_db = np.convolve(np.pad(gain_db, (smooth - 1, 0), mode="edge"),
-                          np.full(smooth, 1.0 / smooth), mode="valid")
-    return db_to_gain(torch.from_numpy(gain_db)).numpy()
-
-
-def _vary_dynamics(rng: np.random.Generator, parts: list[np.ndarray], sr: int,
-                   beat: int) -> tuple[list[np.ndarray], float]:
-    """The parts ``(n,)`` each with a random level (±6 dB) and the section gain of
-    :func:`_section_gain`, and a random peak level in ``(0, 0.9]``, for ``dynamics=True``."""
-    offsets_db = rng.uniform(-PART_LEVEL_DB, PART_LEVEL_DB, len(parts))
-    gain = _section_gain(rng, parts[0].size, sr, beat)
-    parts = [p * (db_to_gain(float(g)) * gain) for p, g in zip(parts, offsets_db, strict=True)]
-    peak = db_to_gain(float(rng.uniform(*PEAK_DB_RANGE)))
-    return parts, peak
-
-
-def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int = 0,
-                    channels: int = 1, tempo_bpm: float | None = None,
-                    dynamics: bool = False) -> Tensor:
-    """Render a seeded piece of synthetic music.
-
-    Drums (a kick that sweeps from about 150 to 50 Hz, a noise-and-tone snare, high-passed closed
-    hi-hats) on a 4/4 pattern, a low-passed saw bass on the chord roots, pads playing a random
-    diatonic progression of triads and sevenths, and a pentatonic melody with vibrato. Tempo,
-    key, mode, progression, patterns and levels all come from ``seed``.
-
-    With ``dynamics=True`` the levels vary as in real recordings: each part's level moves by up
-    to ±6 dB, the music falls into sections of 2, 4 or 8 beats, each a ramp (crescendo or
-    decrescendo) between two levels in ``[-12, 0]`` dB or, one time in four, a quiet section in
-    ``[-30, -15]`` dB, and the peak level is drawn from ``[-24, -0.92]`` dBFS instead of being
-    0.9. These draws come from a second generator, so the notes, tempo and patterns are those of
-    the same seed without dynamics.
-
-    Args:
-        duration_s: length in seconds (> 0).
-        sample_rate: sample rate in Hz (integer >= 4000).
-        seed: seed of ``numpy.random.default_rng``, an integer ``>= 0``; equal seeds give
-            bit-identical audio.
-        channels: 1 (mono) or 2 (stereo, parts panned to different positions).
-        tempo_bpm: tempo in beats per minute in ``[30, 300]``; drawn from ``[90, 140]`` when
-            ``None``.
-        dynamics: vary part levels, sections and the peak level (see above).
-
-    Returns:
-        float32 tensor ``(channels, samples)`` with ``samples = round(duration_s·sample_rate)``,
-        peak-normalised to 0.9 (to the drawn peak level with ``dynamics=True``).
-
-    Raises:
-        ValueError: on an argument outside its range.
-    """
-    _, sr, n = _check_args(duration_s, sample_rate, channels, tempo_bpm, dynamics)
-    rng = np.random.default_rng(check_seed(seed))
+def _basic(rng: np.random.Generator, seed: int, n: int, sr: int, channels: int,
+           tempo_bpm: float | None, dynamics: bool) -> tuple[np.ndarray, float]:
+    """The ``"basic"`` piece ``(channels, n)`` (not normalised) and its peak level."""
     tempo = float(tempo_bpm) if tempo_bpm is not None else float(rng.uniform(90.0, 140.0))
     step = max(1, int(round(60.0 / tempo / 4 * sr)))  # one sixteenth note in samples
     bar_steps = 16
@@ -318,18 +240,73 @@ def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int
     parts = [p / (np.abs(p).max() + 1e-12) * g for p, g in zip(parts, levels, strict=True)]
     peak = PEAK
     if dynamics:
-        parts, peak = _vary_dynamics(np.random.default_rng([seed, 1]), parts, sr, 4 * step)
+        parts, peak = vary_dynamics(np.random.default_rng([seed, 1]), parts, sr, 4 * step)
     if channels == 1:
-        mix = np.sum(parts, axis=0)[None, :]
+        return np.sum(parts, axis=0)[None, :], peak
+    # Pan positions in [-1, 1] (kick, snare and bass near the centre), constant power.
+    pans = np.array([0.0, rng.uniform(-0.2, 0.2), rng.uniform(0.3, 0.6), 0.0,
+                     rng.uniform(-0.6, -0.3), rng.uniform(0.1, 0.4)])
+    angle = (pans + 1.0) * np.pi / 4
+    stacked = np.stack(parts)
+    return np.stack([np.cos(angle) @ stacked, np.sin(angle) @ stacked]) * math.sqrt(2.0), peak
+
+
+def synthetic_music(duration_s: float = 4.0, sample_rate: int = 44100, seed: int = 0,
+                    channels: int = 1, tempo_bpm: float | None = None,
+                    dynamics: bool = False, style: str = "basic") -> Tensor:
+    """Render a seeded piece of synthetic music.
+
+    ``style="basic"`` (the default): drums (a kick that sweeps from about 150 to 50 Hz, a
+    noise-and-tone snare, high-passed closed hi-hats) on a 4/4 pattern, a low-passed saw bass on
+    the chord roots, pads playing a random diatonic progression of triads and sevenths, and a
+    pentatonic melody with vibrato. Tempo, key, mode, progression, patterns and levels all come
+    from ``seed``.
+
+    ``style="random"`` or a genre (``"rock"``, ``"pop"``, ``"electronic"``, ``"jazz"``,
+    ``"hiphop"``, ``"ambient"``, ``"folk"``, ``"piano"``): a richer piece written in that genre
+    (or in the genre :func:`~dasp_blind.data.genres.random_genre` draws from ``seed``): its own
+    tempo range (60–180 BPM over all genres), progressions, rhythms, swing and instruments, 2
+    to 7 parts, part levels, breaks, stereo width, reverb, a random tilt EQ, and sometimes a
+    limiter and a soft clip (see :mod:`dasp_blind.data.genres`). ``style="random"`` gives the
+    same audio as the drawn genre with the same seed.
+
+    With ``dynamics=True`` the levels vary as in real recordings: each part's level moves by up
+    to ±6 dB, the music falls into sections of 2, 4 or 8 beats, each a ramp (crescendo or
+    decrescendo) between two levels in ``[-12, 0]`` dB or, one time in four, a quiet section in
+    ``[-30, -15]`` dB, and the peak level is drawn from ``[-24, -0.92]`` dBFS instead of being
+    0.9. These draws come from a second generator, so the notes, tempo and patterns are those of
+    the same seed without dynamics.
+
+    Args:
+        duration_s: length in seconds (> 0).
+        sample_rate: sample rate in Hz (integer >= 4000).
+        seed: seed of ``numpy.random.default_rng``, an integer ``>= 0``; equal seeds give
+            bit-identical audio.
+        channels: 1 (mono) or 2 (stereo, parts panned to different positions).
+        tempo_bpm: tempo in beats per minute in ``[30, 300]``; drawn when ``None`` (from
+            ``[90, 140]`` for ``"basic"``, from the genre's range otherwise).
+        dynamics: vary part levels, sections and the peak level (see above).
+        style: ``"basic"``, ``"random"`` or a genre (:data:`STYLES`).
+
+    Returns:
+        float32 tensor ``(channels, samples)`` with ``samples = round(duration_s·sample_rate)``,
+        peak-normalised to 0.9 (to the drawn peak level with ``dynamics=True``).
+
+    Raises:
+        ValueError: on an argument outside its range.
+    """
+    _, sr, n = _check_args(duration_s, sample_rate, channels, tempo_bpm, dynamics, style)
+    seed = check_seed(seed)
+    rng = np.random.default_rng(seed)
+    if style == "basic":
+        mix, peak = _basic(rng, seed, n, sr, channels, tempo_bpm, dynamics)
     else:
-        # Pan positions in [-1, 1] (kick, snare and bass near the centre), constant power.
-        pans = np.array([0.0, rng.uniform(-0.2, 0.2), rng.uniform(0.3, 0.6), 0.0,
-                         rng.uniform(-0.6, -0.3), rng.uniform(0.1, 0.4)])
-        angle = (pans + 1.0) * np.pi / 4
-        stacked = np.stack(parts)
-        mix = np.stack([np.cos(angle) @ stacked, np.sin(angle) @ stacked]) * math.sqrt(2.0)
+        genre = random_genre(seed) if style == "random" else style
+        dynamics_rng = np.random.default_rng([seed, 1]) if dynamics else None
+        mix, drawn_peak = render_genre(genre, rng, n, sr, channels, tempo_bpm, dynamics_rng)
+        peak = PEAK if drawn_peak is None else drawn_peak
     mix = mix * (peak / (np.abs(mix).max() + 1e-12))
     return torch.from_numpy(mix.astype(np.float32))
 
 
-__all__ = ["synthetic_music"]
+__all__ = ["STYLES", "synthetic_music"]
