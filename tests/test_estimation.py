@@ -224,3 +224,19 @@ def test_evaluate_draws_controls_from_its_seed_and_compares_with_both_baselines(
     summary = result.summary()
     assert summary["clips"] == 3 and "mse_q" in summary
     assert summary["mel_over_random"] == pytest.approx(summary["mel"] / summary["random_mel"])
+
+
+def test_init_weights_fine_tunes_from_an_export(tmp_path):
+    from dasp_blind.estimation.estimator import Estimator as Plain
+
+    init_args = {"analysis": "parametric_clipper", "encoder": {"name": "te"}, "sample_rate": SR,
+                 "hidden": [16], "window_s": 2.0}
+    source = Plain(**init_args)
+    source.head.reset_parameters(torch.Generator().manual_seed(3))
+    recipe = {"command": "test", "data": None, "steps": 0, "seed": 0}
+    pretrained.save(source, tmp_path / "e.pt", init_args=init_args, sample_rate=SR,
+                    recipe=recipe, metrics={})
+    module = small_module(init_weights=str(tmp_path / "e.pt"))
+    assert torch.equal(module.model.head.out.weight, source.head.out.weight)
+    with pytest.raises(ValueError, match="init_weights"):
+        small_module(hidden=(8,), init_weights=str(tmp_path / "e.pt"))

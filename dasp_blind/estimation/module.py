@@ -59,18 +59,35 @@ class BlindEstimator(pl.LightningModule):
         lr_factor: ReduceLROnPlateau factor (0.1).
         lr_patience: ReduceLROnPlateau patience in epochs (30).
         seed: seed of the random controls of the ``random_*`` baseline.
+        init_weights: start from these weights (fine-tuning): a :mod:`dasp_blind.pretrained`
+            name or the path of an exported ``estimator.pt``; its analysis effect, encoder,
+            rate and head sizes must be this module's.
     """
 
     def __init__(self, analysis: EffectSpec, encoder: EncoderSpec = "tfe", loss: str = "mel",
                  sample_rate: int = 44100, hidden: Sequence[int] = HEAD_HIDDEN,
                  window_s: float = 10.0, lr: float = 1e-4, lr_factor: float = 0.1,
-                 lr_patience: int = 30, seed: int = 0):
+                 lr_patience: int = 30, seed: int = 0, init_weights: str | None = None):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         self.save_hyperparameters()
         self.model = Estimator(analysis, encoder, sample_rate, hidden, window_s)
         self._synthesis_names: list[str] | None = None
+        if init_weights is not None:
+            self.model.load_state_dict(self._initial_state(init_weights))
+
+    def _initial_state(self, init_weights: str) -> dict[str, Tensor]:
+        """The state dict of an exported or shipped estimator with this module's architecture
+        (the window may differ: it is not a weight)."""
+        recorded = dict(pretrained.info(init_weights)["init_args"])
+        wanted = self.estimator_init_args()
+        recorded.pop("window_s", None)
+        wanted.pop("window_s")
+        if recorded != wanted:
+            raise ValueError(f"init_weights {init_weights!r} were trained with init_args "
+                             f"{recorded}, but this module builds {wanted}")
+        return pretrained.load(init_weights).state_dict()
 
     # ------------------------------------------------------------------ inference API
     @property
@@ -213,7 +230,9 @@ class BlindEstimator(pl.LightningModule):
                           "given as an object, not as a spec (plain data)", stacklevel=2)
             return
         hp = self.hparams
-        recipe = run_recipe(self.trainer, loss=hp.loss, lr=hp.lr)
+        recipe = run_recipe(self.trainer, loss=hp.loss, lr=hp.lr,
+                            init_weights=None if hp.init_weights is None
+                            else str(hp.init_weights))
         metrics = logged_metrics(self.trainer, "val/", "the validation split of the run's "
                                                        "data module, at the last validation")
         pretrained.save(self.model, Path(log_dir) / "estimator.pt",
