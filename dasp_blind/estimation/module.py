@@ -58,7 +58,8 @@ class BlindEstimator(pl.LightningModule):
         lr: Adam learning rate (reference 1e-4).
         lr_factor: ReduceLROnPlateau factor (0.1).
         lr_patience: ReduceLROnPlateau patience in epochs (30).
-        seed: seed of the random controls of the ``random_*`` baseline.
+        baseline_seed: seed of the random controls of the ``random_*`` baseline (not
+            ``seed``, which a data module uses: Lightning refuses equal names with other values).
         init_weights: start from these weights (fine-tuning): a :mod:`dasp_blind.pretrained`
             name or the path of an exported ``estimator.pt``; its analysis effect, encoder,
             rate and head sizes must be this module's.
@@ -67,7 +68,7 @@ class BlindEstimator(pl.LightningModule):
     def __init__(self, analysis: EffectSpec, encoder: EncoderSpec = "tfe", loss: str = "mel",
                  sample_rate: int = 44100, hidden: Sequence[int] = HEAD_HIDDEN,
                  window_s: float = 10.0, lr: float = 1e-4, lr_factor: float = 0.1,
-                 lr_patience: int = 30, seed: int = 0, init_weights: str | None = None):
+                 lr_patience: int = 30, baseline_seed: int = 0, init_weights: str | None = None):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -143,7 +144,7 @@ class BlindEstimator(pl.LightningModule):
 
     def _baselines(self, dry: Tensor, wet: Tensor) -> dict[str, Tensor]:
         """The random-controls and dry-signal baselines of the paper's tables."""
-        generator = torch.Generator().manual_seed(self.hparams.seed)
+        generator = torch.Generator().manual_seed(self.hparams.baseline_seed)
         q_random = torch.rand(dry.shape[0], self.model.analysis.num_params,
                               generator=generator).to(dry)
         random = self.model.analysis(dry, q_random)
