@@ -3,9 +3,10 @@
 
     python scripts/ship_estimator.py CKPT NAME --command "dasp-blind fit ..." [--clips 64]
 
-Held-out data: the built-in synthetic music with varied dynamics (and, with ``--rich``, the
-rich multi-genre generator), seeds from 1000 on, never used by training (which draws from seeds
-0–2), at the checkpoint's clip length and at 10 s (analysed in windows). The weights are written
+Held-out data: the built-in synthetic music with the generator settings of the training data
+(``style``, ``dynamics``), seed 1000, which no training recipe here uses (they draw from seeds
+0–2 and 100–102, and redrawn epochs from those seeds), at the checkpoint's clip length and at
+10 s (analysed in windows). The weights are written
 to ``dasp_blind/pretrained/NAME.pt`` with their JSON sidecar; an existing entry is replaced only
 with ``--overwrite``.
 """
@@ -51,7 +52,7 @@ def main() -> None:
     data = {k: v for k, v in ckpt.get("datamodule_hyper_parameters", {}).items()
             if v is None or isinstance(v, str | int | float | bool)}
     seconds = float(data.get("duration_s", model.window_s))
-    generator = {k: data[k] for k in ("dynamics",) if k in data}
+    generator = {k: data[k] for k in ("dynamics", "style") if k in data}
     metrics = {}
     for label, count, length in (("", args.clips, seconds), ("long_clips", args.long_clips, 10.0)):
         dry = held_out(count, length, rate, HELD_OUT_SEED, **generator)
