@@ -1,4 +1,4 @@
-"""The dasp-blind command run as a subprocess, and the README's Python example."""
+"""`dasp-blind tour` (the effects tour) run as a subprocess, and the README's Python example."""
 
 import os
 import re
@@ -12,9 +12,9 @@ from clirun import assert_one_line_error, run_cli, unimportable
 from dasp_blind.tour import skipped_effects, tour_items
 
 
-def test_demo_writes_every_effect_figure_and_table(tmp_path, run_cli):
-    out = tmp_path / "demo"
-    result = run_cli("demo", "--out", str(out), "--seconds", "1.5", "--seed", "3")
+def test_tour_writes_every_effect_figure_and_table(tmp_path, run_cli):
+    out = tmp_path / "tour"
+    result = run_cli("tour", "--out", str(out), "--seconds", "1.5", "--seed", "3")
     assert result.returncode == 0, result.stderr
     names = [item.name for item in tour_items()]
     for name in ["dry", *names]:
@@ -33,9 +33,9 @@ def test_demo_writes_every_effect_figure_and_table(tmp_path, run_cli):
     assert_within_rounding(gain, dry * 10 ** (-6 / 20), ops=2)  # float32 10^(g/20), product
 
 
-def test_demo_is_deterministic_per_seed(tmp_path, run_cli):
+def test_tour_is_deterministic_per_seed(tmp_path, run_cli):
     for name in ("a", "b"):
-        assert run_cli("demo", "--out", str(tmp_path / name), "--seconds", "0.5",
+        assert run_cli("tour", "--out", str(tmp_path / name), "--seconds", "0.5",
                        "--no-figure").returncode == 0
     first, _ = sf.read(tmp_path / "a" / "sox_overdrive.wav")
     second, _ = sf.read(tmp_path / "b" / "sox_overdrive.wav")
@@ -44,7 +44,7 @@ def test_demo_is_deterministic_per_seed(tmp_path, run_cli):
 
 
 def test_cli_rejects_bad_arguments(tmp_path, run_cli):
-    result = run_cli("demo", "--out", str(tmp_path), "--seconds", "-1")
+    result = run_cli("tour", "--out", str(tmp_path), "--seconds", "-1")
     assert result.returncode == 2 and "--seconds" in result.stderr
     result = run_cli("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr
@@ -62,10 +62,10 @@ def test_cli_rejects_bad_arguments(tmp_path, run_cli):
     (["--sample-rate", "0"], "--sample-rate"),
     (["--sample-rate", "-5"], "--sample-rate"),
     (["--seed", "-1"], "--seed"),
-    (["--colour", "red"], "--colour"),     # an option the demo does not have
+    (["--colour", "red"], "--colour"),     # an option the tour does not have
 ])
-def test_demo_bad_option_is_one_line_naming_it(tmp_path, args, option):
-    result = cli_in(tmp_path, "demo", "--out", "out", *args)
+def test_tour_bad_option_is_one_line_naming_it(tmp_path, args, option):
+    result = cli_in(tmp_path, "tour", "--out", "out", *args)
     assert_one_line_error(result, option)
     assert os.listdir(tmp_path) == []
 
@@ -75,47 +75,54 @@ def cli_in(folder, *args, **kwargs):
     return run_cli(*args, cwd=folder, **kwargs)
 
 
-def test_demo_out_on_a_file_is_refused(tmp_path):
+def test_tour_writes_to_runs_tour_by_default(tmp_path):
+    result = cli_in(tmp_path, "tour", "--seconds", "0.2", "--no-figure")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert os.listdir(tmp_path) == ["runs"] and os.listdir(tmp_path / "runs") == ["tour"]
+    assert "dry.wav" in os.listdir(tmp_path / "runs" / "tour")
+
+
+def test_tour_out_on_a_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    for out in ("notes.txt", "notes.txt/demo"):
-        line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", out), "--out")
+    for out in ("notes.txt", "notes.txt/tour"):
+        line = assert_one_line_error(cli_in(tmp_path, "tour", "--out", out), "--out")
         assert "notes.txt" in line and "not a folder" in line
     assert os.listdir(tmp_path) == ["notes.txt"]
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_demo_out_in_a_read_only_folder_is_refused(tmp_path):
+def test_tour_out_in_a_read_only_folder_is_refused(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "ro/demo"), "--out")
+        line = assert_one_line_error(cli_in(tmp_path, "tour", "--out", "ro/tour"), "--out")
     finally:
         folder.chmod(0o755)
     assert "not writable" in line and os.listdir(folder) == []
 
 
-def test_demo_never_replaces_a_users_file_without_overwrite(tmp_path):
+def test_tour_never_replaces_a_users_file_without_overwrite(tmp_path):
     out = tmp_path / "music"
     out.mkdir()
     (out / "dry.wav").write_bytes(b"the user's own recording")
-    line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2"),
+    line = assert_one_line_error(cli_in(tmp_path, "tour", "--out", "music", "--seconds", "0.2"),
                                  "--out")
     assert "dry.wav" in line and "--overwrite" in line
     assert (out / "dry.wav").read_bytes() == b"the user's own recording"
     assert os.listdir(out) == ["dry.wav"]
 
 
-def test_demo_refuses_a_folder_holding_other_files_then_overwrite_writes(tmp_path):
+def test_tour_refuses_a_folder_holding_other_files_then_overwrite_writes(tmp_path):
     out = tmp_path / "music"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    line = assert_one_line_error(cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2",
+    line = assert_one_line_error(cli_in(tmp_path, "tour", "--out", "music", "--seconds", "0.2",
                                         "--no-figure"), "--out")
     assert "not empty" in line and "music" in line and "--overwrite" in line
     assert os.listdir(out) == ["notes.txt"]
-    result = cli_in(tmp_path, "demo", "--out", "music", "--seconds", "0.2", "--no-figure",
+    result = cli_in(tmp_path, "tour", "--out", "music", "--seconds", "0.2", "--no-figure",
                     "--overwrite")
     assert result.returncode == 0, result.stderr
     assert (out / "notes.txt").read_text() == "mine"
@@ -125,8 +132,8 @@ def test_demo_refuses_a_folder_holding_other_files_then_overwrite_writes(tmp_pat
 # --- short clips, low sample rates, no matplotlib -----------------------------------------------
 
 @pytest.mark.parametrize("rate,figure", [(8000, True), (22050, False)])
-def test_demo_runs_at_low_sample_rates_with_short_clips(tmp_path, rate, figure):
-    args = ["demo", "--out", "out", "--seconds", "0.3", "--sample-rate", str(rate)]
+def test_tour_runs_at_low_sample_rates_with_short_clips(tmp_path, rate, figure):
+    args = ["tour", "--out", "out", "--seconds", "0.3", "--sample-rate", str(rate)]
     result = cli_in(tmp_path, *args, *([] if figure else ["--no-figure"]))
     assert result.returncode == 0, result.stderr[-2000:]
     skipped = skipped_effects(rate)
@@ -141,9 +148,9 @@ def test_demo_runs_at_low_sample_rates_with_short_clips(tmp_path, rate, figure):
         assert info.samplerate == rate and info.frames == int(0.3 * rate)
 
 
-def test_demo_without_matplotlib_writes_the_wavs_and_says_so(tmp_path):
+def test_tour_without_matplotlib_writes_the_wavs_and_says_so(tmp_path):
     fake = unimportable(tmp_path / "fake", "matplotlib")
-    result = cli_in(tmp_path, "demo", "--out", "out", "--seconds", "0.2", extra_path=[fake])
+    result = cli_in(tmp_path, "tour", "--out", "out", "--seconds", "0.2", extra_path=[fake])
     assert result.returncode == 0, result.stderr[-2000:]
     skipped_lines = [ln for ln in result.stdout.splitlines() if "figure skipped" in ln]
     assert len(skipped_lines) == 1 and "matplotlib" in skipped_lines[0]
