@@ -29,6 +29,7 @@ from ._checks import check_in_interval, check_int, check_integer_rate, check_see
 from ._outputs import check_out_dir, matplotlib_available, pyplot, save_figure, write_text
 from .data import save_audio, synthetic_music
 from .estimation import Estimator, Evaluation, evaluate, mel_loss, refine
+from .functional import gain_to_db
 from .params import ParamSpace
 
 #: Limits of the demo's settings: a clip must hold more than the mel loss's FFT (4096 samples)
@@ -534,7 +535,7 @@ def spectrogram_db(x: Tensor, n_fft: int = SPEC_FFT, hop: int = SPEC_HOP) -> Ten
     x = (x - x.mean()) / x.square().mean().sqrt().clamp_min(1e-8)
     spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft, dtype=x.dtype),
                       return_complex=True).abs()
-    return 20 * torch.log10(spec.clamp_min(1e-8))
+    return gain_to_db(spec, floor=1e-8)
 
 
 def spectrogram_figure(result: DemoResult, path: str | Path, overwrite: bool = False) -> Path:
