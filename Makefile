@@ -5,7 +5,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 EXTRAS_TEST := dev,train,musdb,bench,docs
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo tour test lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -e ".[$(EXTRAS_TEST)]"
 	touch $@ $(VENV)/.installed-base
 
+# Blind estimation with the shipped estimator; each run writes a new runs/demo/<date-time>/.
 demo: $(VENV)/.installed-base
-	$(BIN)/dasp-blind demo --out runs/demo --overwrite
+	$(BIN)/dasp-blind demo
 
+# The effects tour: the built-in music through every effect, into runs/tour/.
+tour: $(VENV)/.installed-base
+	$(BIN)/dasp-blind tour --out runs/tour --overwrite
+
+# tests/test_examples.py runs the notebooks of examples/ with nbmake.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 

@@ -112,15 +112,29 @@ def check_non_negative(value: float, name: str) -> float:
     return number
 
 
-def check_int(value: object, name: str, low: int | None = None) -> int:
+def check_int(value: object, name: str, low: int | None = None,
+              high: int | None = None) -> int:
     """Check that ``value`` is an integer (``3``, ``np.int64(3)`` or ``3.0``; not a bool, not a
-    tensor) ``>= low``; return it as ``int``."""
+    tensor) ``>= low`` and ``<= high``; return it as ``int``."""
     number = _number_or_raise(value, name, "an integer")
     if not number.is_integer():
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if low is not None and number < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if (low is not None and number < low) or (high is not None and number > high):
+        allowed = (f">= {low}" if high is None else f"<= {high}" if low is None
+                   else f"in [{low}, {high}]")
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
     return int(value)
+
+
+def check_in_interval(value: object, name: str, low: float, high: float,
+                      unit: str = "") -> float:
+    """Check that ``value`` is a finite number (not a bool, not a tensor) in ``[low, high]``;
+    return it as a float."""
+    shown = f"[{low:g}, {high:g}]" + (f" {unit}" if unit else "")
+    number = _number_or_raise(value, name, f"a number in {shown}")
+    if not low <= number <= high:
+        raise ValueError(f"{name} must lie in {shown}, got {value!r}")
+    return number
 
 
 def check_seed(seed: object, name: str = "seed") -> int:

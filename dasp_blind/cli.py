@@ -1,6 +1,8 @@
 """The ``dasp-blind`` command.
 
-* ``dasp-blind demo`` renders the effects tour (see :mod:`dasp_blind.tour`).
+* ``dasp-blind demo`` blind estimation on the built-in music with a shipped (or exported)
+  estimator, with a report, figures and audio (:mod:`dasp_blind.cli_demo`, :mod:`dasp_blind.demo`).
+* ``dasp-blind tour`` renders the effects tour (see :mod:`dasp_blind.tour`).
 * ``dasp-blind effects [NAME]`` lists the effects with their parameters, ranges and defaults.
 * ``dasp-blind apply IN OUT --effect NAME[,NAME...] --param NAME=VALUE ...`` runs effects on an
   audio file.
@@ -49,18 +51,19 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(None, message)
 
 
-# --- demo -------------------------------------------------------------------------------------
+# --- tour -------------------------------------------------------------------------------------
 
-def add_demo(sub: argparse._SubParsersAction) -> None:
-    """``dasp-blind demo``."""
+def add_tour(sub: argparse._SubParsersAction) -> None:
+    """``dasp-blind tour``."""
     from . import tour
 
-    p = sub.add_parser("demo", help="render a synthetic clip through every effect",
-                       description="Render a synthetic music clip through every effect into a "
-                                   "new or empty folder: one wav per effect, effects_tour.png "
-                                   "(needs matplotlib) and a table of output levels.")
-    p.add_argument("--out", default="runs/demo",
-                   help="a new or empty output folder (default: runs/demo)")
+    p = sub.add_parser("tour", help="render a synthetic clip through every effect",
+                       description="The effects tour: render a synthetic music clip through "
+                                   "every effect into a new or empty folder: one wav per "
+                                   "effect, effects_tour.png (needs matplotlib) and a table of "
+                                   "output levels.")
+    p.add_argument("--out", default="runs/tour",
+                   help="a new or empty output folder (default: runs/tour)")
     p.add_argument("--seconds", type=float, default=4.0,
                    help=f"clip length in seconds, {tour.MIN_SECONDS:g} to {tour.MAX_SECONDS:g} "
                         f"(default: 4)")
@@ -71,18 +74,19 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
                         f"effects that cannot run at it are skipped (default: 44100)")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     p.add_argument("--overwrite", action="store_true",
-                   help="write into a folder that holds files, replacing the demo's files there")
-    p.set_defaults(func=run_demo)
+                   help="write into a folder that holds files, replacing the tour's files there")
+    p.set_defaults(func=run_tour)
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def run_tour(args: argparse.Namespace) -> int:
     """Render the tour into ``args.out``; print the level table and what was skipped."""
     from . import tour
+    from ._outputs import matplotlib_available
 
     seconds = checked("--seconds", tour.check_seconds, args.seconds)
     seed = checked("--seed", tour.check_seed, args.seed)
     rate = checked("--sample-rate", tour.check_tour_sample_rate, args.sample_rate)
-    figure = not args.no_figure and tour.matplotlib_available()
+    figure = not args.no_figure and matplotlib_available()
     try:
         tour.check_out_dir(args.out, tour.tour_files(rate, figure), args.overwrite)
         rows = tour.run_tour(args.out, seconds=seconds, seed=seed, sample_rate=rate,
@@ -493,16 +497,19 @@ def _failed_class_key(message: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``dasp-blind`` command (one line per subcommand)."""
-    parser = _Parser(prog=PROG, description="Differentiable audio effects: a demo, the effect "
+    from .cli_demo import add_demo
+    from .cli_estimate import add_estimate
+
+    parser = _Parser(prog=PROG, description="Differentiable audio effects: blind estimation of "
+                     "effect parameters (a demo, estimate), the effects tour, the effect "
                      "catalog, effects applied to audio files, and training (LightningCLI).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_lightning(sub)
     add_demo(sub)
+    add_tour(sub)
     add_effects(sub)
     add_apply(sub)
     add_pretrained(sub)
-    from .cli_estimate import add_estimate  # imports this module: added here, not at the top
-
     add_estimate(sub)
     return parser
 

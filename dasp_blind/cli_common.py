@@ -43,6 +43,23 @@ def os_message(err: OSError) -> str:
         "pass overwrite", "pass --overwrite")
 
 
+def load_estimator(name_or_path: str, option: str = "--model") -> Any:
+    """The :class:`~dasp_blind.estimation.Estimator` of a shipped name or an exported
+    ``estimator.pt`` (eval mode); a CLIError naming ``option`` if it cannot be loaded or is
+    another kind of network."""
+    from . import pretrained
+    from .estimation import Estimator
+
+    try:
+        model = pretrained.load(name_or_path)
+    except (OSError, ValueError) as err:
+        raise CLIError(option, str(err)) from None
+    if not isinstance(model, Estimator):
+        raise CLIError(option, f"{name_or_path!r} is a {type(model).__name__}, not an "
+                               f"estimator")
+    return model
+
+
 def progress(text: str, end: str = "\n") -> None:
     print(text, end=end, file=sys.stderr, flush=True)
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from .cli_common import CLIError, check_output, checked, os_message, progress
+from .cli_common import CLIError, check_output, checked, load_estimator, os_message, progress
 
 #: Shipped estimator used when neither --model nor --checkpoint is given.
 DEFAULT_MODEL = "parametric_clipper_estimator"
@@ -110,17 +110,8 @@ def _load_estimator(args: argparse.Namespace) -> tuple[Any, str]:
         except (OSError, ValueError, KeyError, RuntimeError) as err:
             raise CLIError("--checkpoint", f"cannot load {args.checkpoint!r}: {err}") from None
         return module.model.eval(), args.checkpoint
-    from . import pretrained
-    from .estimation import Estimator
-
     name = args.model or DEFAULT_MODEL
-    try:
-        model = pretrained.load(name)
-    except (OSError, ValueError) as err:
-        raise CLIError("--model", str(err)) from None
-    if not isinstance(model, Estimator):
-        raise CLIError("--model", f"{name!r} is a {type(model).__name__}, not an estimator")
-    return model, name
+    return load_estimator(name, "--model"), name
 
 
 def _read(option: str, path: str, rate: int):

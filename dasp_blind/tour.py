@@ -1,6 +1,6 @@
 """The effects tour: a synthetic music clip through every effect, with plots and a level table.
 
-Used by ``dasp-blind demo`` (``make demo``) and by the figures of the documentation.
+Used by ``dasp-blind tour`` (``make tour``) and by the figures of the documentation.
 
 The tour runs at any sample rate from 8 kHz to 192 kHz. Effects that cannot run at the chosen
 rate are left out and listed by :func:`skipped_effects` (the graphic EQ's 16 kHz band needs more
@@ -10,9 +10,6 @@ rate of 44.1 kHz).
 
 from __future__ import annotations
 
-import importlib
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from torch import Tensor
 
 from . import effects as fx
 from . import functional as F
+from ._outputs import check_out_dir, pyplot, save_figure
 from .data import save_audio, synthetic_music
 
 # Limits of the tour's settings. Clips shorter than 0.1 s show no music (a beat lasts 0.25 s or
@@ -129,35 +127,6 @@ def tour_files(sample_rate: float = 44100.0, figure: bool = True) -> list[str]:
     """Names of the files :func:`run_tour` writes, in the order it writes them."""
     names = ["dry.wav", *(f"{item.name}.wav" for item in tour_items(sample_rate))]
     return names + [FIGURE_NAME] if figure else names
-
-
-def check_out_dir(out_dir: str | Path, files: list[str], overwrite: bool = False) -> Path:
-    """Check that ``files`` can be written into ``out_dir`` without replacing a user's file.
-
-    ``out_dir`` must be a new or an empty folder; with ``overwrite`` an existing folder is used
-    and files of the same names are replaced (other files are left alone).
-
-    Raises:
-        NotADirectoryError: if ``out_dir`` (or a parent) is a file.
-        FileExistsError: naming the first of ``files`` that exists (or the folder, when it holds
-            other files) unless ``overwrite``.
-        PermissionError: if the folder (or the nearest existing parent) is not writable.
-    """
-    out = Path(out_dir)
-    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        raise NotADirectoryError(f"{str(existing)!r} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"folder {str(existing)!r} is not writable")
-    if existing == out and not overwrite:
-        taken = next((out / f for f in files if (out / f).exists()), None)
-        if taken is not None:
-            raise FileExistsError(f"{str(taken)!r} exists; choose a new or empty folder, or "
-                                  f"pass overwrite to replace the tour's files")
-        if any(out.iterdir()):
-            raise FileExistsError(f"folder {str(out)!r} is not empty; choose a new or empty "
-                                  f"folder, or pass overwrite to write the tour's files into it")
-    return out
 
 
 def level_dbfs(x: Tensor) -> tuple[float, float]:
@@ -327,11 +296,7 @@ def tour_figure(dry: Tensor, sample_rate: int, path: str | Path,
         overwrite: replace an existing ``path``; without it an existing file raises
             FileExistsError.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     plot_eq_responses(axes[0, 0], sample_rate)
     plot_clipper_curves(axes[0, 1])
@@ -343,28 +308,6 @@ def tour_figure(dry: Tensor, sample_rate: int, path: str | Path,
                    f"tremolo 6 Hz, depth 0.8 ({shown:.3g} s)", shown)
     fig.tight_layout()
     try:
-        _save_figure(fig, Path(path), overwrite)
+        save_figure(fig, path, overwrite)
     finally:
         plt.close(fig)
-
-
-def _save_figure(fig, path: Path, overwrite: bool) -> None:
-    """Write ``fig`` as PNG through a temporary file renamed onto ``path``."""
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists; pass overwrite to replace it")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def matplotlib_available() -> bool:
-    """Whether matplotlib imports (the figure needs it; the wav files do not)."""
-    try:
-        importlib.import_module("matplotlib")
-    except ImportError:
-        return False
-    return True

@@ -72,7 +72,8 @@ def test_bad_override_is_one_line_naming_it(tmp_path, args, option, words):
 def test_missing_config_is_one_line_naming_the_packaged_ones(tmp_path):
     line = assert_one_line_error(run_cli("validate", "--config", "proxy/limiter", cwd=tmp_path),
                                  "--config")
-    assert "proxy/limiter" in line and "packaged configs: proxy/compressor" in line
+    assert "proxy/limiter" in line and "packaged configs: " in line
+    assert "proxy/compressor" in line and "estimation/clipper_parametric" in line
     line = assert_one_line_error(run_cli("test", cwd=tmp_path), "--config")
     assert "required" in line
 
