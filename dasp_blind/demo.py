@@ -1,9 +1,9 @@
 """Blind estimation on the built-in music: what ``dasp-blind demo`` (``make demo``) runs.
 
-:func:`run_demo` renders dry clips of :func:`~dasp_blind.data.synthetic_music` (with
-``dynamics=True``) at the estimator's sample rate, makes wet clips from them with known random
-controls through the estimator's analysis effect, estimates the controls from the wet clips
-alone and compares the re-rendered clips with the paper's two baselines
+:func:`run_demo` renders dry clips of :func:`~dasp_blind.data.synthetic_music` (any genre,
+``dynamics=True``, peak-normalised) at the estimator's sample rate, makes wet clips from them
+with known random controls through the estimator's analysis effect, estimates the controls from
+the wet clips alone and compares the re-rendered clips with the paper's two baselines
 (:func:`~dasp_blind.estimation.evaluate`); then it refines the estimate of the clip the
 estimator got worst, with its dry signal known (:func:`~dasp_blind.estimation.refine`).
 :func:`write_demo` writes what a reader needs to judge the result: ``report.md`` (the tables,
@@ -95,10 +95,12 @@ def music_seeds(seed: int, clips: int) -> list[int]:
 
 
 def dry_clips(seeds: list[int], seconds: float, sample_rate: int) -> Tensor:
-    """Mono clips ``(N, 1, round(seconds * sample_rate))`` of the built-in music with realistic
-    dynamics, one per seed."""
-    return torch.stack([synthetic_music(duration_s=seconds, sample_rate=sample_rate, seed=s,
-                                        dynamics=True) for s in seeds])
+    """Mono clips ``(N, 1, round(seconds * sample_rate))`` of the built-in music (any of its
+    genres, with realistic dynamics), one per seed, each peak-normalised as the training clips
+    are (a clipper's effect depends on the input level)."""
+    music = torch.stack([synthetic_music(duration_s=seconds, sample_rate=sample_rate, seed=s,
+                                         dynamics=True, style="random") for s in seeds])
+    return music / music.abs().amax(dim=(1, 2), keepdim=True)
 
 
 def run_demo(estimator: Estimator, clips: int = 8, seconds: float = 6.0, seed: int = 0,
@@ -107,11 +109,12 @@ def run_demo(estimator: Estimator, clips: int = 8, seconds: float = 6.0, seed: i
              log: Callable[[str], None] | None = None) -> DemoResult:
     """Estimate the controls of wet clips made with known random controls; refine one.
 
-    Clip ``i`` is ``synthetic_music(seconds, rate, seed=seed * MAX_CLIPS + i, dynamics=True)``
-    at the estimator's rate; its true controls are ``q ~ U(0, 1)`` drawn from ``seed`` and its
-    wet version ``estimator.analysis(dry, q)`` (see :func:`~dasp_blind.estimation.evaluate`,
-    which makes, estimates and scores them). The clip with the highest L_mel of the estimate
-    is then refined by ``refine_steps`` gradient steps with its dry signal known.
+    Clip ``i`` is ``synthetic_music(seconds, rate, seed=seed * MAX_CLIPS + i, dynamics=True,
+    style="random")`` at the estimator's rate, peak-normalised; its true controls are ``q ~ U(0,
+    1)`` drawn from ``seed`` and its wet version ``estimator.analysis(dry, q)`` (see
+    :func:`~dasp_blind.estimation.evaluate`, which makes, estimates and scores them). The clip
+    with the highest L_mel of the estimate is then refined by ``refine_steps`` gradient steps
+    with its dry signal known.
 
     Args:
         estimator: the estimator (its sample rate must be an integer number of Hz).
@@ -384,9 +387,9 @@ def format_report(result: DemoResult, command: str | None = None,
         "## What was done", "",
         f"1. **Dry clips**: clip *i* is `dasp_blind.data.synthetic_music(duration_s="
         f"{result.seconds:g}, sample_rate={result.sample_rate}, seed=seed * {MAX_CLIPS} + i, "
-        f"dynamics=True)` (mono; music seeds {_seeds(result.music_seeds)}): drums, bass, chords "
-        f"and melody with varying levels, quiet sections and a peak level between −24 and "
-        f"−0.9 dBFS.",
+        f"dynamics=True, style='random')` (mono; music seeds {_seeds(result.music_seeds)}): one "
+        f"of eight genres, with varying levels and quiet sections, then peak-normalised as the "
+        f"training clips are.",
         f"2. **Wet clips with known controls**: true controls q ~ U(0, 1) per clip (seed "
         f"{result.seed}), mapped to physical values by the effect's parameter ranges ({ranges}); "
         f"wet = the estimator's analysis effect applied to the dry clip with them.",
@@ -483,7 +486,8 @@ def _python_commands(result: DemoResult) -> list[str]:
         f"est = db.pretrained.load({result.model!r})",
         f"seeds = [{result.seed} * {MAX_CLIPS} + i for i in range({result.clips})]",
         f"dry = torch.stack([db.data.synthetic_music({result.seconds:g}, "
-        f"{result.sample_rate}, seed=s, dynamics=True) for s in seeds])",
+        f"{result.sample_rate}, seed=s, dynamics=True, style='random') for s in seeds])",
+        "dry = dry / dry.abs().amax(dim=(1, 2), keepdim=True)",
         f"ev = db.estimation.evaluate(est, dry, seed={result.seed})",
         "print(ev.summary())   # the means of the loss table",
         f"q = db.estimation.refine(est.analysis, dry[{k}:{k + 1}], ev.wet[{k}:{k + 1}], "
