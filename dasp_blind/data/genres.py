@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..functional.units import db_to_gain
 from . import instruments as ins
 from .mixing import (
     convolve,
@@ -657,7 +658,7 @@ def mix(song: Song, genre: str, parts: list[Part], channels: int,
     pump = _pump(song, kicks) if genre == "electronic" else None
     for part in parts:
         rms = math.sqrt(float(np.mean(part.audio**2))) + 1e-12
-        part.audio = part.audio * (10.0 ** (part.level_db / 20.0) / rms)
+        part.audio = part.audio * (db_to_gain(part.level_db) / rms)
         _breaks(song, part)
         if part.ducked and pump is not None:
             part.audio = part.audio * pump
@@ -669,7 +670,7 @@ def mix(song: Song, genre: str, parts: list[Part], channels: int,
             part.audio = audio
     rt60_low, rt60_high, return_low, return_high = REVERBS[genre]
     rt60 = rng.uniform(rt60_low, rt60_high)
-    wet_gain = 10.0 ** (rng.uniform(return_low, return_high) / 20.0)
+    wet_gain = db_to_gain(float(rng.uniform(return_low, return_high)))
     room = (rng.uniform(2000.0, 8000.0), rng.uniform(0.0, 0.03))
     # the rooms' noise from its own generator: mono and stereo renders share every other draw
     room_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
