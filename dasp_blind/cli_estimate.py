@@ -128,12 +128,13 @@ def _read(option: str, path: str, rate: int):
 
 
 def _loudest_window(audio, length: int) -> tuple[int, int]:
-    """Start and length of the window (half-window hop) with the most energy."""
+    """Start and length of the window (the estimator's windows) with the most energy."""
+    from .estimation.estimator import window_starts
+
     total = audio.shape[-1]
     if total <= length:
         return 0, total
-    hop = max(1, length // 2)
-    starts = list(range(0, total - length + 1, hop))
+    starts = window_starts(total, length)
     energy = [float(audio[..., s:s + length].square().sum()) for s in starts]
     return starts[max(range(len(starts)), key=energy.__getitem__)], length
 

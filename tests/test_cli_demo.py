@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from _estimators import export_tiny_estimator
 from clirun import assert_one_line_error, run_cli, unimportable
 
 from dasp_blind import pretrained
 from dasp_blind.data import synthetic_music
-from dasp_blind.estimation import Estimator, evaluate, mel_loss, refine
+from dasp_blind.estimation import evaluate, mel_loss, refine
 
 MODEL_SR = 16000
 SHIPPED = "parametric_clipper_estimator"
@@ -34,14 +35,7 @@ def model_dir(tmp_path_factory):
     """A folder holding ``est.pt``: an untrained, seeded TE estimator of the parametric clipper
     at 16 kHz, exported with ``pretrained.save``."""
     folder = tmp_path_factory.mktemp("demo_model")
-    init_args = {"analysis": "parametric_clipper", "encoder": "te", "sample_rate": MODEL_SR,
-                 "hidden": [8], "window_s": 1.0}
-    model = Estimator(**init_args).eval()
-    model.encoder.reset_parameters(torch.Generator().manual_seed(0))
-    model.head.reset_parameters(torch.Generator().manual_seed(1))
-    recipe = {"command": "test fixture", "data": None, "steps": 0, "seed": 0}
-    pretrained.save(model, folder / "est.pt", init_args=init_args, sample_rate=MODEL_SR,
-                    recipe=recipe, metrics={})
+    export_tiny_estimator(folder / "est.pt", MODEL_SR)
     return folder
 
 

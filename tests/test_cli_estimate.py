@@ -9,10 +9,8 @@ import pytest
 import soundfile as sf
 import soxr
 import torch
+from _estimators import export_tiny_estimator
 from clirun import assert_one_line_error, run_cli
-
-from dasp_blind import pretrained
-from dasp_blind.estimation import Estimator
 
 MODEL_SR = 16000
 FILE_SR = 22050  # the files are resampled to the model's rate
@@ -22,14 +20,7 @@ FILE_SR = 22050  # the files are resampled to the model's rate
 def files(tmp_path_factory):
     """An exported (untrained, seeded) estimator and a stereo dry / wet pair at 22.05 kHz."""
     folder = tmp_path_factory.mktemp("estimate")
-    init_args = {"analysis": "parametric_clipper", "encoder": "te", "sample_rate": MODEL_SR,
-                 "hidden": [8], "window_s": 1.0}
-    model = Estimator(**init_args).eval()
-    model.encoder.reset_parameters(torch.Generator().manual_seed(0))
-    model.head.reset_parameters(torch.Generator().manual_seed(1))
-    recipe = {"command": "test fixture", "data": None, "steps": 0, "seed": 0}
-    pretrained.save(model, folder / "est.pt", init_args=init_args, sample_rate=MODEL_SR,
-                    recipe=recipe, metrics={})
+    model = export_tiny_estimator(folder / "est.pt", MODEL_SR)
     gen = torch.Generator().manual_seed(5)
     t = torch.arange(int(1.5 * FILE_SR)) / FILE_SR
     dry = torch.stack([torch.sin(2 * torch.pi * 110 * t), torch.sin(2 * torch.pi * 165 * t)])

@@ -120,7 +120,7 @@ class Estimator(nn.Module):
         with _inference(self):
             if wet.shape[-1] <= length:
                 return self(wet)
-            starts = _window_starts(wet.shape[-1], length)
+            starts = window_starts(wet.shape[-1], length)
             windows = torch.stack([wet[..., s:s + length] for s in starts], dim=1)
             batch, count = windows.shape[:2]
             flat = windows.flatten(0, 1)
@@ -144,7 +144,7 @@ class Estimator(nn.Module):
         return self.analysis(dry, q)
 
 
-def _window_starts(length: int, window: int) -> list[int]:
+def window_starts(length: int, window: int) -> list[int]:
     """Starts of windows of ``window`` samples, hop ``window // 2``, the last ending at
     ``length``."""
     hop = max(1, window // 2)
@@ -167,4 +167,4 @@ def _inference(module: nn.Module):
 
 
 __all__ = ["HEAD_HIDDEN", "SILENT_WINDOW_ENERGY", "WINDOWS_PER_PASS", "EncoderSpec", "Estimator",
-           "build_encoder"]
+           "build_encoder", "window_starts"]

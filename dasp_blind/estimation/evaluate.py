@@ -10,7 +10,7 @@ from torch import Tensor
 from .._checks import check_audio, check_int, check_seed
 from ..effects.base import Effect
 from .estimator import Estimator
-from .losses import mel_loss, mse_y
+from .losses import mel_loss_per_item, mse_y
 
 
 @dataclass
@@ -81,14 +81,12 @@ def evaluate(estimator: Estimator, dry: Tensor, synthesis: Effect | None = None,
             parts["wet"].append(wet)
             parts["q_hat"].append(q_hat)
             parts["rendered"].append(rendered)
-            for i in range(x.shape[0]):
-                one = slice(i, i + 1)
-                parts["mel"].append(mel_loss(rendered[one], wet[one], rate))
-                parts["random_mel"].append(mel_loss(random[one], wet[one], rate))
-                parts["dry_mel"].append(mel_loss(x[one], wet[one], rate))
-                parts["mse_y"].append(mse_y(rendered[one], wet[one]))
-    cat = {k: torch.cat(v) if k in ("wet", "q_hat", "rendered") else torch.stack(v)
-           for k, v in parts.items()}
+            parts["mel"].append(mel_loss_per_item(rendered, wet, rate))
+            parts["random_mel"].append(mel_loss_per_item(random, wet, rate))
+            parts["dry_mel"].append(mel_loss_per_item(x, wet, rate))
+            parts["mse_y"].append(torch.stack([mse_y(rendered[i:i + 1], wet[i:i + 1])
+                                               for i in range(x.shape[0])]))
+    cat = {k: torch.cat(v) for k, v in parts.items()}
     return Evaluation(q_true=q_true, **cat)
 
 

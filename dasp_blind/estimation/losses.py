@@ -100,6 +100,12 @@ def mel_loss(y_hat: Tensor, y: Tensor, sample_rate: float = 44100.0) -> Tensor:
     return module(normalize_rms(y_hat.to(y.dtype)), normalize_rms(y))
 
 
+def mel_loss_per_item(y_hat: Tensor, y: Tensor, sample_rate: float = 44100.0) -> Tensor:
+    """:func:`mel_loss` of each item on its own, ``(batch,)``."""
+    return torch.stack([mel_loss(y_hat[i:i + 1], y[i:i + 1], sample_rate)
+                        for i in range(y.shape[0])])
+
+
 def mrstft_loss(y_hat: Tensor, y: Tensor) -> Tensor:
     """Multi-resolution STFT loss (FFT 256 / 1024 / 4096) on RMS-normalised signals."""
     _check_pair(y_hat, y, max(MRSTFT_FFTS) // 2 + 1)
@@ -120,5 +126,5 @@ def mse_q(q_hat: Tensor, q: Tensor) -> Tensor:
     return torch.mean((q_hat - q) ** 2)
 
 
-__all__ = ["MEL_BANDS", "MEL_FFT", "MEL_HOP", "MRSTFT_FFTS", "mel_loss", "mrstft_loss", "mse_q",
-           "mse_y", "normalize_rms"]
+__all__ = ["MEL_BANDS", "MEL_FFT", "MEL_HOP", "MRSTFT_FFTS", "mel_loss", "mel_loss_per_item",
+           "mrstft_loss", "mse_q", "mse_y", "normalize_rms"]

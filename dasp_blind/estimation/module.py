@@ -75,6 +75,7 @@ class BlindEstimator(pl.LightningModule):
         self.save_hyperparameters()
         self.model = Estimator(analysis, encoder, sample_rate, hidden, window_s)
         self._synthesis_names: list[str] | None = None
+        self._synthesis_label = "?"
         if init_weights is not None:
             self.model.load_state_dict(self._initial_state(init_weights))
 
@@ -115,6 +116,9 @@ class BlindEstimator(pl.LightningModule):
         effect = getattr(datamodule, "effect", None)
         self._synthesis_names = (None if effect is None
                                  else list(effect.param_space.names))
+        inner = getattr(effect, "effects", None)
+        self._synthesis_label = ("?" if effect is None else type(effect).__name__ if inner is None
+                                 else " + ".join(type(e).__name__ for e in inner.values()))
         if self.hparams.loss == "params" and not self._params_comparable(None):
             raise ValueError(f"loss='params' needs the data's synthesis effect to be the "
                              f"analysis effect; synthesis parameters {self._synthesis_names}, "
@@ -152,15 +156,15 @@ class BlindEstimator(pl.LightningModule):
         return {"random_mel": mel_loss(random, wet, rate), "random_mse_y": mse_y(random, wet),
                 "dry_mel": mel_loss(dry, wet, rate), "dry_mse_y": mse_y(dry, wet)}
 
-    def _step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+    def _step(self, batch: dict[str, Tensor], stage: str) -> dict[str, Tensor]:
         metrics = self._metrics(batch, stage)
         self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()},
                       prog_bar=stage != "test", batch_size=batch["wet"].shape[0],
                       sync_dist=stage != "train")
-        return metrics["loss"]
+        return metrics
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train")["loss"]
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -170,10 +174,8 @@ class BlindEstimator(pl.LightningModule):
         self._test_clips = 0
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        metrics = self._metrics(batch, "test")
+        metrics = self._step(batch, "test")
         size = batch["wet"].shape[0]
-        self.log_dict({f"test/{k}": v for k, v in metrics.items()}, batch_size=size,
-                      sync_dist=True)
         for key, value in metrics.items():
             self._test_sums[key] = self._test_sums.get(key, 0.0) + float(value) * size
         self._test_clips += size
@@ -185,8 +187,7 @@ class BlindEstimator(pl.LightningModule):
             return
         means = {k: v / self._test_clips for k, v in self._test_sums.items()}
         hp = self.hparams
-        synthesis = (" + ".join(self._synthesis_names_short()) or "?")
-        setting = f"{synthesis} -> {_describe(hp.analysis)}"
+        setting = f"{self._synthesis_label} -> {_describe(hp.analysis)}"
         rows = result_rows(setting, _describe(hp.encoder), hp.loss, means, self._test_clips)
         write_results(rows, log_dir)
 
@@ -199,16 +200,6 @@ class BlindEstimator(pl.LightningModule):
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss"}}
 
-
-    def _synthesis_names_short(self) -> list[str]:
-        """The data's synthesis effect, as its class name (or its chain's)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        effect = getattr(datamodule, "effect", None)
-        if effect is None:
-            return []
-        inner = getattr(effect, "effects", None)
-        return ([type(e).__name__ for e in inner.values()] if inner is not None
-                else [type(effect).__name__])
 
     # ------------------------------------------------------------------ export
     def estimator_init_args(self) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor
 
 from .._checks import check_audio, check_int, check_positive
 from ..effects.base import Effect
-from .losses import mel_loss
+from .losses import mel_loss_per_item
 
 #: Controls are kept this far inside ``(0, 1)`` so that their logits stay finite.
 Q_MARGIN = 1e-4
@@ -57,7 +58,7 @@ def refine(analysis: Effect, dry: Tensor, wet: Tensor, q_init: Tensor, steps: in
     steps = check_int(steps, "steps", 0)
     patience = check_int(patience, "patience", 1)
     lr = check_positive(lr, "lr")
-    per_item = loss or _per_item_mel(analysis.sample_rate)
+    per_item = loss or partial(mel_loss_per_item, sample_rate=analysis.sample_rate)
     logits = torch.logit(q_init.detach().to(dry.dtype).clamp(Q_MARGIN, 1 - Q_MARGIN))
     logits.requires_grad_(True)
     optimizer = torch.optim.Adam([logits], lr=lr)
@@ -85,14 +86,6 @@ def refine(analysis: Effect, dry: Tensor, wet: Tensor, q_init: Tensor, steps: in
     if progress:
         print(file=sys.stderr)
     return best_q
-
-
-def _per_item_mel(sample_rate: float) -> Callable[[Tensor, Tensor], Tensor]:
-    """The mel loss of each item, ``(B,)``."""
-    def losses(y_hat: Tensor, y: Tensor) -> Tensor:
-        return torch.stack([mel_loss(y_hat[i:i + 1], y[i:i + 1], sample_rate)
-                            for i in range(y.shape[0])])
-    return losses
 
 
 __all__ = ["Q_MARGIN", "refine"]
