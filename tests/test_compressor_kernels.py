@@ -125,3 +125,52 @@ def test_sidechain_gradient_buffer_is_overwritten_not_read(dtype, sidechain_chan
                                 grad_side, grad_params)
     assert np.isfinite(grad_side).all() and np.abs(grad_side).sum() > 0
     assert np.isfinite(grad_x).all() and np.isfinite(grad_params).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_openmp_team_python_threads_and_one_thread_give_identical_results(monkeypatch, dtype):
+    """The batch split over torch's OpenMP team (where torch ships libgomp), over Python threads,
+    and no split at all: each item runs the same kernel, so results are bit-identical."""
+    gen = torch.Generator().manual_seed(14)
+    batch, length = 5, kernels.BLOCK + 301  # an uneven split over 2 threads, idle lanes
+    x = (0.4 * torch.randn(batch, 2, length, generator=gen, dtype=torch.float64)).to(dtype)
+    side = torch.randn(batch, 1, length, generator=gen, dtype=torch.float64).to(dtype)
+    params = settings(gen, batch)
+
+    def run():
+        leaves = [x.clone().requires_grad_(True), side.clone().requires_grad_(True),
+                  *(p.clone().requires_grad_(True) for p in params)]
+        xx, ss, t, r, a, rel, w, m = leaves
+        y = compressor(xx, FS, t, r, a, rel, knee_db=w, makeup_db=m, sidechain=ss)
+        (y.square().sum() + y.sum()).backward()
+        return [y.detach(), *(leaf.grad for leaf in leaves)]
+
+    team_runs = []
+    team_run = kernels._openmp.run
+    monkeypatch.setattr(kernels._openmp, "run",
+                        lambda *args: team_runs.append(args[-1]) or team_run(*args))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        split = run()
+        # forward and backward each ran on a team of 2 threads, where there is one
+        assert team_runs == ([2, 2] if kernels._openmp.AVAILABLE else [])
+        monkeypatch.setattr(kernels._openmp, "AVAILABLE", False)
+        python_threads = run()
+        torch.set_num_threads(1)
+        serial = run()
+    finally:
+        torch.set_num_threads(threads)
+    for a, b, c in zip(split, python_threads, serial, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_openmp_team_is_torchs_libgomp_when_torch_uses_it():
+    """Where torch's parallel backend is OpenMP through a libgomp in its package (the Linux
+    wheels), the kernels run on that team; the path exists and exports the entry points."""
+    import glob
+    import os
+
+    shipped = glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libgomp*.so*"))
+    openmp = "ATen parallel backend: OpenMP" in torch.__config__.parallel_info()
+    assert kernels._openmp.AVAILABLE == (openmp and bool(shipped))

@@ -15,8 +15,10 @@ How the kernels are fast:
 * **Recursions of ``LANES`` items run interleaved.** One item's smoother is latency-bound (a
   compare, a select and a multiply-add per sample, each waiting for the previous sample); four
   independent items in one loop fill the pipeline.
-* Batch items are split over Python threads running the ``nogil`` kernels
-  (:func:`run_over_batch`), not over numba's ``parallel=True`` layers: its OpenMP layer terminates
+* Batch items are split over torch's own OpenMP team (:mod:`._openmp`), which every torch
+  operation uses and whose workers are still spinning from the last one; Python threads running
+  the ``nogil`` kernels are the fallback where torch's backend is not libgomp
+  (:func:`run_over_batch`). Not numba's ``parallel=True`` layers: its OpenMP layer terminates
   DataLoader workers forked after the parent used it, and its fork-safe "workqueue" layer was
   slower than one thread.
 
@@ -27,14 +29,16 @@ coefficient chosen at ``n``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
-from numba import njit
+from numba import cfunc, njit, types
 
+from . import _openmp
 from .units import LN10_OVER_20
 
 #: ``log2(10)/20``: the forward kernel returns the gain as a power of two.
@@ -375,17 +379,113 @@ def _executor(workers: int) -> ThreadPoolExecutor:
     return _pool
 
 
+def _forward_on_team(audio_dtype):
+    """:func:`compressor_forward` as a team task for ``audio_dtype`` audio (float32/float64).
+
+    Fields: ``batch, length`` and the addresses of the kernel's arrays in its order."""
+    @cfunc(types.void(types.voidptr), cache=True)
+    def task(data):
+        d = _openmp.fields(data, 12)
+        batch, length = d[0], d[1]
+        lo, hi = _openmp.batch_share(data, batch)
+        if lo >= hi:
+            return
+        signal, per_item = (batch, length), (batch,)
+        compressor_forward(
+            _openmp.array_at(d[2], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[3], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[4], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[5], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[6], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[7], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[8], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[9], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[10], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[11], signal, np.bool_)[lo:hi])
+    return task
+
+
+def _backward_on_team(audio_dtype):
+    """:func:`compressor_backward` as a team task for ``audio_dtype`` audio.
+
+    Fields: ``batch, length, channels, detector channels``, then the kernel's arguments in
+    its order (arrays as addresses, ``separate_detector`` as 0/1)."""
+    @cfunc(types.void(types.voidptr), cache=True)
+    def task(data):
+        d = _openmp.fields(data, 20)
+        batch, length, channels, side_channels = d[0], d[1], d[2], d[3]
+        lo, hi = _openmp.batch_share(data, batch)
+        if lo >= hi:
+            return
+        audio, side = (batch, channels, length), (batch, side_channels, length)
+        signal, per_item = (batch, length), (batch,)
+        compressor_backward(
+            _openmp.array_at(d[4], audio, audio_dtype)[lo:hi],
+            _openmp.array_at(d[5], audio, audio_dtype)[lo:hi],
+            _openmp.array_at(d[6], side, audio_dtype)[lo:hi],
+            _openmp.array_at(d[7], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[8], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[9], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[10], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[11], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[12], per_item, np.float64)[lo:hi],
+            _openmp.array_at(d[13], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[14], signal, audio_dtype)[lo:hi],
+            _openmp.array_at(d[15], signal, np.bool_)[lo:hi],
+            d[16] != 0,
+            _openmp.array_at(d[17], audio, audio_dtype)[lo:hi],
+            _openmp.array_at(d[18], side, audio_dtype)[lo:hi],
+            _openmp.array_at(d[19], (batch, 6), np.float64)[lo:hi])
+    return task
+
+
+def _forward_header(args: tuple) -> tuple[int, ...]:
+    """``batch, length`` of :func:`compressor_forward`'s arguments."""
+    return args[0].shape
+
+
+def _backward_header(args: tuple) -> tuple[int, ...]:
+    """``batch, length, channels, detector channels`` of :func:`compressor_backward`'s."""
+    x, detected = args[1], args[2]
+    return x.shape[0], x.shape[2], x.shape[1], detected.shape[1]
+
+
+#: Per kernel: the team task's factory and the descriptor's header.
+_TEAM_TASKS = {
+    compressor_forward: (_forward_on_team, _forward_header),
+    compressor_backward: (_backward_on_team, _backward_header),
+}
+
+
+@functools.cache
+def _team_task(kernel, audio_dtype: np.dtype):
+    """The compiled team task of ``kernel`` for ``audio_dtype`` (compiled once, cached on disk)."""
+    return _TEAM_TASKS[kernel][0](audio_dtype.type)
+
+
+def _run_on_team(kernel, args: tuple, threads: int) -> None:
+    """``kernel(*args)`` split over ``threads`` threads of torch's OpenMP team."""
+    header = _TEAM_TASKS[kernel][1](args)
+    fields = [a.ctypes.data if isinstance(a, np.ndarray) else int(a) for a in args]
+    audio_dtype = next(a.dtype for a in args if isinstance(a, np.ndarray) and a.ndim >= 2)
+    _openmp.run(_team_task(kernel, audio_dtype), [*header, *fields], threads)
+
+
 def run_over_batch(kernel, *args) -> None:
     """Call ``kernel(*args)`` on slices of the batch in parallel threads.
 
     Every array argument has the batch as its first axis and is sliced (views, so outputs land in
     the full arrays); scalars are passed as they are. Uses up to ``torch.get_num_threads()``
-    threads, one when the batch has a single item.
+    threads, one when the batch has a single item: torch's OpenMP team where it is available
+    (:mod:`._openmp`), Python threads otherwise.
     """
     batch = next(a.shape[0] for a in args if isinstance(a, np.ndarray))
     workers = min(batch, torch.get_num_threads())
     if workers <= 1:
         kernel(*args)
+        return
+    if _openmp.AVAILABLE and kernel in _TEAM_TASKS:
+        _run_on_team(kernel, args, workers)
         return
     bounds = np.linspace(0, batch, workers + 1).astype(int)
     chunks = [[a[lo:hi] if isinstance(a, np.ndarray) else a for a in args]
