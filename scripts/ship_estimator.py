@@ -2,6 +2,7 @@
 ``dasp_blind.pretrained`` with its recipe and metrics.
 
     python scripts/ship_estimator.py CKPT NAME --command "dasp-blind fit ..." [--clips 64]
+    python scripts/ship_estimator.py CKPT --evaluate-only   # print the metrics, write nothing
 
 Held-out data: the built-in synthetic music with the generator settings of the training data
 (``style``, ``dynamics``), seed 1000, which no training recipe here uses (they draw from seeds
@@ -37,13 +38,17 @@ def held_out(count: int, seconds: float, rate: int, seed: int, **kwargs) -> torc
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
-    parser.add_argument("name")
-    parser.add_argument("--command", required=True, help="the training command, for the recipe")
+    parser.add_argument("name", nargs="?", help="the pretrained name to ship as")
+    parser.add_argument("--command", help="the training command, for the recipe")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="print the held-out metrics and write nothing")
     parser.add_argument("--clips", type=int, default=64)
     parser.add_argument("--long-clips", type=int, default=16)
     parser.add_argument("--notes", default="", help="free text added to the recipe")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args()
+    if not args.evaluate_only and (args.name is None or args.command is None):
+        parser.error("NAME and --command are required unless --evaluate-only")
 
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     module = BlindEstimator.load_from_checkpoint(args.checkpoint, map_location="cpu")
@@ -67,6 +72,8 @@ def main() -> None:
             metrics[label] = summary
         else:
             metrics.update(summary)
+    if args.evaluate_only:
+        return
     hp = dict(module.hparams)
     recipe = {"command": args.command, "data": data, "steps": int(ckpt["global_step"]),
               "seed": 0, "loss": hp["loss"], "lr": hp["lr"],

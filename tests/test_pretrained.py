@@ -100,6 +100,30 @@ def test_shipped_proxy_follows_the_dsp_compressor_on_unseen_clips():
     assert mae < 0.25 * untrained
 
 
+ESTIMATORS = [name for name in pretrained.names()
+              if pretrained.info(name)["class_path"].endswith(".Estimator")]
+
+
+def test_an_estimator_ships():
+    assert "parametric_clipper_estimator" in ESTIMATORS
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_shipped_estimators_beat_random_controls_on_unseen_clips(name):
+    """16 held-out clips of the eight-genre generator (a seed no recipe uses), random controls
+    through the estimator's own effect: the estimate's mel loss is well under that of random
+    controls (0.42-0.50x for the clipper estimator on three such seeds; its sidecar records
+    0.35x on 64 clips)."""
+    from dasp_blind.estimation import evaluate
+
+    estimator = pretrained.load(name)
+    clips = SyntheticClips(16, 3.0, int(estimator.sample_rate), seed=4243, dynamics=True,
+                           style="random")
+    dry = torch.stack([clips[i] for i in range(len(clips))])
+    summary = evaluate(estimator, dry, seed=4243).summary()
+    assert summary["mel_over_random"] < 0.65, summary
+
+
 def test_default_effects_use_the_shipped_proxy():
     x = randn(1, 1, 4410, seed=0, scale=0.3)
     q = torch.full((1, 6), 0.5)
