@@ -195,3 +195,27 @@ def test_bad_input_errors():
             fn(torch.zeros(3, 1, 8), sos.expand(2, -1, -1))
         with pytest.raises(ValueError, match="sos"):
             fn(torch.zeros(1, 1, 8), sos[..., :5])
+
+
+def test_cascade_response_and_gradient_kernels_against_autograd_in_float64():
+    """The CPU kernels (:mod:`_cascade_kernels`) and the torch formulation of the CUDA path,
+    both in float64, against autograd through the cascade's response: the response at every
+    rfft bin, and the coefficients' gradient for sections with zeros on the unit circle
+    (high-pass at DC, low-pass at Nyquist), where dividing by a section's numerator fails."""
+    from dasp_blind.functional import filters
+
+    n_fft = 1 << 12
+    delta = filters.to_delta_form(torch_sos()).expand(3, -1, -1).clone()
+    delta[1, :, :3] *= 0.7  # different coefficients per item
+    leaf = delta.clone().requires_grad_(True)
+    reference = filters._response_torch(leaf, n_fft)
+    scale = reference.detach().abs().amax(dim=-1, keepdim=True)
+    assert ((filters._response(delta, n_fft, torch.float64) - reference.detach()).abs()
+            / scale).max() < 1e-12
+    weights = torch.randn(reference.shape, generator=torch.Generator().manual_seed(5),
+                          dtype=torch.complex128)
+    (weights.conj() * reference).real.sum().backward()  # dL/dH = weights
+    for grad in (filters._coefficient_gradient(delta, weights.conj(), n_fft),
+                 filters._coefficient_gradient_torch(delta, weights.conj(), n_fft)):
+        assert torch.isfinite(grad).all()
+        assert (grad - leaf.grad).abs().max() <= 1e-10 * leaf.grad.abs().max()

@@ -15,6 +15,7 @@ Second-order sections are stored as ``sos`` tensors of shape ``(batch, n_section
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import scipy.signal
@@ -34,6 +35,7 @@ from .._checks import (
     check_tensor,
     half_as_float32,
 )
+from . import _cascade_kernels as cascade_kernels
 from .units import GAIN_DB_RANGE, _db_to_gain
 
 BIQUAD_KINDS = ("peak", "low_shelf", "high_shelf", "lowpass", "highpass")
@@ -234,8 +236,9 @@ def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     Pass ``sos`` in float64 for
     accurate low-frequency sections: it is converted to :func:`to_delta_form` in its own dtype
     and only then cast to the dtype of ``x``. The product of the sections'
-    responses is evaluated directly at the rfft bins (no FFT of the coefficients), and the backward
-    pass is written by hand (two FFTs and one small matrix product for the coefficients).
+    responses is evaluated directly at the rfft bins (no FFT of the coefficients; on the CPU by a
+    compiled kernel in float64), and the backward pass is written by hand (two FFTs and one pass
+    over the bins for the coefficients).
 
     Args:
         x: audio ``(batch, channels, samples)``.
@@ -256,8 +259,10 @@ def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     else:
         tail = check_int(tail, "tail", low=0)
     n_fft = fft_size(x.shape[-1], tail)
-    delta = to_delta_form(sos).to(x.dtype).expand(x.shape[0], -1, -1)
-    return _FFTCascade.apply(x, delta, n_fft)
+    delta = to_delta_form(sos)
+    if delta.is_cuda:  # the CPU kernels evaluate the response in float64 themselves
+        delta = delta.to(x.dtype)
+    return _FFTCascade.apply(x, delta.expand(x.shape[0], -1, -1), n_fft)
 
 
 def _bin_basis(n_fft: int, like: Tensor) -> Tensor:
@@ -320,21 +325,80 @@ def rfft_response(sos: Tensor, n_fft: int) -> Tensor:
     return _cascade_response(_section_polynomials(delta, _bin_basis(n_fft, delta)))
 
 
+@lru_cache(maxsize=4)
+def _kernel_basis(n_fft: int) -> np.ndarray:
+    """``Re φ1, Im φ1, Re φ2, Im φ2`` of :func:`_delta_basis` at the rfft bins, ``(4, F)``
+    float64, for the compiled kernels."""
+    w = torch.linspace(0, math.pi, n_fft // 2 + 1, dtype=torch.float64)
+    return np.ascontiguousarray(_delta_basis(w)[1:].permute(0, 2, 1).reshape(4, -1).numpy())
+
+
+def _response(delta: Tensor, n_fft: int, dtype: torch.dtype) -> Tensor:
+    """``H`` of the cascade at the rfft bins, complex of ``dtype``'s precision ``(B, F)``: the
+    compiled kernel in float64 on the CPU, :func:`_response_torch` elsewhere."""
+    if delta.is_cuda:
+        return _response_torch(delta.to(dtype), n_fft)
+    out = torch.empty(delta.shape[0], n_fft // 2 + 1, 2, dtype=dtype)
+    cascade_kernels.cascade_response(_float64_numpy(delta), _kernel_basis(n_fft), out.numpy())
+    return torch.view_as_complex(out)
+
+
+def _response_torch(delta: Tensor, n_fft: int) -> Tensor:
+    """:func:`_response` as torch operations in ``delta``'s dtype (the CUDA path)."""
+    return _cascade_response(_section_polynomials(delta, _bin_basis(n_fft, delta)))
+
+
+def _float64_numpy(t: Tensor) -> np.ndarray:
+    return t.detach().to(torch.float64).contiguous().numpy()
+
+
+def _coefficient_gradient(delta: Tensor, g: Tensor, n_fft: int) -> Tensor:
+    """``dL/d delta`` ``(B, n, 6)`` from ``g = conj(dL/dH)`` ``(B, F)``: the compiled kernel
+    on the CPU, :func:`_coefficient_gradient_torch` elsewhere."""
+    if delta.is_cuda:
+        return _coefficient_gradient_torch(delta, g, n_fft).to(delta.dtype)
+    grad = np.empty(delta.shape)
+    cascade_kernels.cascade_coefficient_gradient(
+        _float64_numpy(delta), _kernel_basis(n_fft),
+        torch.view_as_real(g.resolve_conj()).contiguous().numpy(), grad)
+    return torch.from_numpy(grad).to(delta.dtype)
+
+
+def _coefficient_gradient_torch(delta: Tensor, g: Tensor, n_fft: int) -> Tensor:
+    """:func:`_coefficient_gradient` as torch operations in ``g``'s precision (the CUDA path):
+    ``Re Σ g·φ_j·Π_{i≠k} B_i / Π A`` for the numerators (products of the other sections, so
+    that a zero of ``B_k`` on the unit circle divides nothing) and ``−Re Σ g·H·φ_j / A_k`` for
+    the denominators."""
+    basis = _bin_basis(n_fft, g.real)
+    polys = _section_polynomials(delta.to(g.real.dtype), basis)  # (B, n, 2, F)
+    numerators, denominators = polys[:, :, 0], polys[:, :, 1]
+    ones = torch.ones_like(numerators[:, :1])
+    before = torch.cat([ones, numerators[:, :-1]], dim=1).cumprod(dim=1)
+    after = torch.cat([ones, numerators.flip(1)[:, :-1]], dim=1).cumprod(dim=1).flip(1)
+    weight = g / denominators.prod(dim=1)  # (B, F)
+    powers = torch.view_as_complex(basis.transpose(0, 1).contiguous())  # (F, 3)
+    grad_num = ((weight[:, None] * before * after) @ powers).real
+    grad_den = -((weight * numerators.prod(dim=1))[:, None] / denominators @ powers).real
+    return torch.cat([grad_num, grad_den], dim=-1)
+
+
 class _FFTCascade(torch.autograd.Function):
     """``y = crop(irfft(rfft(x, N) · H))`` with a hand-written backward; ``H`` from sections in
     the form of :func:`to_delta_form` (``c_j`` below are those coefficients, with basis
-    ``φ_j(ω)`` = ``1, e^{−jω} − 1, e^{−2jω} − 1``).
+    ``φ_j(ω)`` = ``1, e^{−jω} − 1, e^{−2jω} − 1``). On the CPU ``H`` and the coefficients'
+    gradient come from compiled kernels (:mod:`._cascade_kernels`) in float64, whatever the
+    audio's dtype; on CUDA from torch operations in the audio's dtype.
 
     With ``G = rfft(g, N)`` for the output gradient ``g``:
     ``dL/dx = crop(irfft(G · conj(H)))``; ``dL/dH = Σ_c (w/N) · G · conj(X)`` (``w = 2`` on the
-    interior bins, 1 at DC and Nyquist); and since ``∂H/∂c^B_kj = H·φ_j/B_k`` and
-    ``∂H/∂c^A_kj = −H·φ_j/A_k``, ``dL/dc^B_kj = Re Σ_ω P/B_k · φ_j`` with
-    ``P = conj(dL/dH)·H`` (and minus that with ``A_k`` for the denominator).
+    interior bins, 1 at DC and Nyquist); and since ``∂H/∂c^B_kj = φ_j·Π_{i≠k} B_i / Π A`` and
+    ``∂H/∂c^A_kj = −H·φ_j/A_k``, ``dL/dc = Re Σ_ω conj(dL/dH)·∂H/∂c``
+    (:func:`_coefficient_gradient`).
     """
 
     @staticmethod
     def forward(ctx, x: Tensor, sos: Tensor, n_fft: int) -> Tensor:
-        response = _cascade_response(_section_polynomials(sos, _bin_basis(n_fft, sos)))
+        response = _response(sos, n_fft, x.dtype)
         spectrum = torch.fft.rfft(x, n=n_fft)
         ctx.save_for_backward(sos, spectrum if ctx.needs_input_grad[1] else None, response)
         ctx.n_fft = n_fft
@@ -351,16 +415,11 @@ class _FFTCascade(torch.autograd.Function):
             grad_x = torch.fft.irfft(grad_spec * response.conj().unsqueeze(1),
                                      n=n_fft)[..., : ctx.num_samples]
         if ctx.needs_input_grad[1]:
-            weight = torch.full((n_fft // 2 + 1,), 2.0 / n_fft, device=sos.device, dtype=sos.dtype)
+            weight = torch.full((n_fft // 2 + 1,), 2.0 / n_fft, device=sos.device,
+                                dtype=spectrum.real.dtype)
             weight[0] = weight[-1] = 1.0 / n_fft
             grad_h = (grad_spec * spectrum.conj()).sum(dim=1) * weight  # (B, F)
-            p = (grad_h.conj() * response)[:, None, None, :]  # (B, 1, 1, F)
-            basis = _bin_basis(n_fft, sos)
-            polys = _section_polynomials(sos, basis)
-            powers = torch.view_as_complex(basis.transpose(0, 1).contiguous())  # (F, 3)
-            grad = ((p / polys) @ powers).real  # (B, n, 2, 3)
-            grad_sos = (grad * torch.tensor([1.0, -1.0], dtype=grad.dtype, device=grad.device)
-                        .reshape(1, 1, 2, 1)).reshape(sos.shape)
+            grad_sos = _coefficient_gradient(sos, grad_h.conj(), n_fft)
         return grad_x, grad_sos, None
 
 
