@@ -141,3 +141,30 @@ def test_mel_loss_and_its_gradients_match_auraloss():
         assert (got - want).abs().max() <= 1e-10 * want.abs().max()
     # the target is treated as a constant unless it asks for a gradient
     assert mel_loss(y_hat.clone().requires_grad_(True), y, SR).grad_fn is not None
+
+
+def test_log_mel_gradient_equals_autograd_through_torch_stft_with_silent_frames():
+    """``log_mel``'s hand-written backward against autograd through ``torch.stft`` and the
+    floored magnitude, on a float64 signal with silent stretches (floored bins pass nothing)."""
+    from dasp_blind.estimation.losses import log_mel
+
+    gen = torch.Generator().manual_seed(4)
+    x = torch.zeros(2, 1, 6 * MEL_FFT + 123, dtype=torch.float64)
+    x[..., 2 * MEL_FFT:3 * MEL_FFT] = torch.randn(2, 1, MEL_FFT, generator=gen,
+                                                  dtype=torch.float64)
+    weights = torch.randn(log_mel(x, SR).shape, generator=gen, dtype=torch.float64)
+    bank = torch.from_numpy(librosa.filters.mel(sr=SR, n_fft=MEL_FFT, n_mels=MEL_BANDS)).double()
+
+    def reference(signal):
+        spec = torch.stft(signal.reshape(-1, signal.shape[-1]), MEL_FFT, MEL_HOP, MEL_FFT,
+                          torch.hann_window(MEL_FFT, dtype=torch.float64), return_complex=True)
+        return torch.log(bank @ spec.abs().clamp_min(1e-4))
+
+    grads = []
+    for fn in (lambda s: log_mel(s, SR), reference):
+        leaf = x.clone().requires_grad_(True)
+        (fn(leaf) * weights).sum().backward()
+        grads.append(leaf.grad)
+    assert torch.isfinite(grads[0]).all()
+    assert (grads[0] - grads[1]).abs().max() <= 1e-10 * grads[1].abs().max()
+    assert grads[0][..., :MEL_FFT // 2].abs().max() == 0.0  # frames that see only silence

@@ -85,8 +85,8 @@ def _mel_analysis(sample_rate: float, dtype: torch.dtype) -> tuple[Tensor, Tenso
 
 
 class _FrameMagnitudes(torch.autograd.Function):
-    """``|rfft(window · frame)|`` of the frames of ``padded`` ``(N, samples)`` every ``hop``
-    samples, ``(N, frames, n_fft // 2 + 1)``.
+    """``sqrt(max(|rfft(window · frame)|², floor))`` of the frames of ``padded``
+    ``(N, samples)`` every ``hop`` samples, ``(N, frames, n_fft // 2 + 1)``.
 
     The backward is one inverse real FFT per frame and an overlap-add of ``n_fft / hop``
     shifted views: torch's own backward of ``rfft`` runs a complex FFT of the full size, and
@@ -94,25 +94,27 @@ class _FrameMagnitudes(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, padded: Tensor, window: Tensor, hop: int) -> Tensor:
+    def forward(ctx, padded: Tensor, window: Tensor, hop: int, floor: float) -> Tensor:
         n_fft = window.shape[0]
         spectrum = torch.fft.rfft(padded.unfold(-1, n_fft, hop) * window)
-        parts = torch.view_as_real(spectrum)  # |X| as sqrt(re² + im²): twice torch's abs's speed
-        magnitude = parts[..., 0].square().addcmul_(parts[..., 1], parts[..., 1]).sqrt_()
+        parts = torch.view_as_real(spectrum)  # re² + im²: twice the speed of torch's abs
+        magnitude = parts[..., 0].square().addcmul_(parts[..., 1], parts[..., 1])
+        magnitude.clamp_min_(floor).sqrt_()
         ctx.save_for_backward(spectrum, magnitude, window)
         ctx.hop, ctx.length = hop, padded.shape[-1]
+        ctx.floor = magnitude.new_tensor(floor).sqrt_()  # what floored bins hold, exactly
         return magnitude
 
     @staticmethod
     def backward(ctx, grad_magnitude: Tensor):
         spectrum, magnitude, window = ctx.saved_tensors
         n_fft, hop = window.shape[0], ctx.hop
-        # d|X|/dX = X/|X| (nothing where X = 0); the adjoint of rfft is n·irfft(G) with the
+        # d|X|/dX = X/|X| (nothing below the floor); the adjoint of rfft is n·irfft(G) with the
         # bins that stand for two (all but DC and Nyquist) halved: both folded into one scale
         bin_weight = torch.full_like(magnitude[0, 0], 0.5 * n_fft)
         bin_weight[[0, -1]] = n_fft
-        scale = torch.where(magnitude > 0, grad_magnitude / magnitude, 0.0).mul_(bin_weight)
-        grad_frames = torch.fft.irfft(spectrum * scale, n=n_fft).mul_(window)
+        scale = torch.where(magnitude > ctx.floor, grad_magnitude / magnitude, 0.0)
+        grad_frames = torch.fft.irfft(spectrum * scale.mul_(bin_weight), n=n_fft).mul_(window)
         # overlap-add: frame f's chunk s lands on chunk f + s of the padded signal
         items, frames = grad_frames.shape[:2]
         chunks = grad_frames.reshape(items, frames, n_fft // hop, hop)
@@ -121,7 +123,7 @@ class _FrameMagnitudes(torch.autograd.Function):
             grad[:, s:s + frames] += chunks[:, :, s]
         grad = grad.reshape(items, -1)
         tail = ctx.length - grad.shape[-1]  # samples after the last frame get no gradient
-        return nn.functional.pad(grad, (0, tail)), None, None
+        return nn.functional.pad(grad, (0, tail)), None, None, None
 
 
 def log_mel(x: Tensor, sample_rate: float = 44100.0) -> Tensor:
@@ -138,9 +140,8 @@ def log_mel(x: Tensor, sample_rate: float = 44100.0) -> Tensor:
     window, bank = (t.to(x.device) for t in _mel_analysis(sample_rate, x.dtype))
     padded = nn.functional.pad(x.reshape(-1, 1, x.shape[-1]), (MEL_FFT // 2, MEL_FFT // 2),
                                mode="reflect")
-    magnitude = _FrameMagnitudes.apply(padded[:, 0], window, MEL_HOP)
-    # sqrt(max(|X|², floor)) as max(|X|, sqrt(floor))
-    return torch.log(magnitude.clamp_min(POWER_FLOOR ** 0.5) @ bank.T).transpose(1, 2)
+    magnitude = _FrameMagnitudes.apply(padded[:, 0], window, MEL_HOP, POWER_FLOOR)
+    return torch.log(magnitude @ bank.T).transpose(1, 2)
 
 
 @lru_cache(maxsize=4)
