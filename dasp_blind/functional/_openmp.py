@@ -10,7 +10,9 @@ as every torch operation does.
 
 The team is torch's when its parallel backend is OpenMP through the libgomp it ships (the Linux
 wheels); :data:`AVAILABLE` is False otherwise (macOS, Windows, other builds) and callers use
-Python threads instead.
+Python threads instead. Like torch's own operations, the team cannot be used in a process forked
+from one that used it unless the child sets one thread (libgomp's pool does not survive the
+fork; DataLoader workers set one thread, and the kernels then run without the team).
 
 A task is a numba ``cfunc`` of signature ``void(voidptr)``; the pointer is the address of an
 ``int64`` descriptor array. Its first two entries are the addresses of libgomp's
