@@ -234,8 +234,9 @@ def fft_sosfilt(x: Tensor, sos: Tensor, tail: int | None = None) -> Tensor:
     and the result is that of the causal filter. When that tail is longer than
     :data:`MAX_FFT_TAIL` samples, the exact recursion :func:`sosfilt` runs instead (on the CPU).
     Pass ``sos`` in float64 for
-    accurate low-frequency sections: it is converted to :func:`to_delta_form` in its own dtype
-    and only then cast to the dtype of ``x``. The product of the sections'
+    accurate low-frequency sections: it is converted to :func:`to_delta_form` in its own dtype;
+    on the CPU the response is then evaluated in float64, on CUDA after a cast to the dtype of
+    ``x``. The product of the sections'
     responses is evaluated directly at the rfft bins (no FFT of the coefficients; on the CPU by a
     compiled kernel in float64), and the backward pass is written by hand (two FFTs and one pass
     over the bins for the coefficients).
@@ -321,8 +322,7 @@ def rfft_response(sos: Tensor, n_fft: int) -> Tensor:
     """
     check_sos(sos)
     n_fft = check_int(n_fft, "n_fft", low=1)
-    delta = to_delta_form(sos)
-    return _cascade_response(_section_polynomials(delta, _bin_basis(n_fft, delta)))
+    return _response_torch(to_delta_form(sos), n_fft)
 
 
 @lru_cache(maxsize=4)
