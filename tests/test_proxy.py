@@ -12,6 +12,7 @@ from _tolerances import (
 
 from dasp_blind.effects import Compressor, HybridCompressor, ProxyCompressor
 from dasp_blind.nn import PROXY_CONTROLS, TCNCompressorProxy
+from dasp_blind.nn.tcn import TCNBlock, dilated_conv1d
 
 FS = 44100.0
 
@@ -47,6 +48,38 @@ def test_short_padding_equals_full_zero_padding():
         h = block(h, cond)
     expected = torch.sigmoid(proxy.head(h))
     assert torch.allclose(proxy.gain(x, controls), expected, atol=1e-10)
+
+
+@pytest.mark.parametrize(("in_channels", "dilation"), [(1, 1), (8, 7), (8, 100)])
+def test_dilated_conv1d_matches_torch_conv1d_and_its_gradients(in_channels, dilation):
+    """The hand-written backward against autograd through torch's conv1d, in float64."""
+    x = randn(3, in_channels, 2000, seed=10, dtype=torch.float64).requires_grad_()
+    weight = randn(8, in_channels, 13, seed=11, dtype=torch.float64, scale=0.2)
+    weight.requires_grad_()
+    upstream = randn(3, 8, 2000 - 12 * dilation, seed=12, dtype=torch.float64)
+    ours = dilated_conv1d(x, weight, dilation)
+    ours_grads = torch.autograd.grad(ours, (x, weight), upstream)
+    theirs = torch.nn.functional.conv1d(x, weight, dilation=dilation)
+    theirs_grads = torch.autograd.grad(theirs, (x, weight), upstream)
+    assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
+    for mine, reference in zip(ours_grads, theirs_grads, strict=True):
+        assert torch.allclose(mine, reference, rtol=1e-12, atol=1e-10)
+
+
+def test_dilated_conv1d_passes_gradcheck():
+    x = randn(2, 2, 40, seed=13, dtype=torch.float64).requires_grad_()
+    weight = randn(3, 2, 4, seed=14, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, w: dilated_conv1d(a, w, 3), (x, weight))
+
+
+def test_block_residual_equals_its_grouped_convolution():
+    """The residual scale, computed as a broadcast product, is the block's grouped 1×1 conv."""
+    for in_channels in (1, 8):
+        block = TCNBlock(in_channels, 8, 13, 10, cond_dim=4).double()
+        x = randn(2, in_channels, 500, seed=15, dtype=torch.float64)
+        assert torch.allclose(block._residual(x), block.residual(x), rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="in_channels"):
+        TCNBlock(2, 8, 13, 10, cond_dim=4)
 
 
 def test_proxy_is_causal_and_gain_bounded():

@@ -40,6 +40,44 @@ class FiLM(nn.Module):
         return x * gamma + beta
 
 
+class _DilatedConv(torch.autograd.Function):
+    """Valid dilated 1-D convolution without bias, with a backward written as one forward
+    convolution (input gradient) and ``kernel_size`` matrix products (weight gradient).
+
+    On a CPU, torch's own convolution backward for these long, narrow, dilated inputs takes
+    about five times the forward; this takes about 2.5 times (``benchmarks/bench_proxy.py``).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, dilation: int) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.dilation = dilation
+        return nn.functional.conv1d(x, weight, dilation=dilation)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        x, weight = ctx.saved_tensors
+        d, taps = ctx.dilation, weight.shape[-1]
+        crop = (taps - 1) * d
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            flipped = weight.flip(-1).transpose(0, 1)
+            grad_x = nn.functional.conv1d(nn.functional.pad(grad, (crop, crop)), flipped,
+                                          dilation=d)
+        if ctx.needs_input_grad[1]:
+            length = grad.shape[-1]
+            grad_w = torch.stack([torch.matmul(grad, x[..., k * d:k * d + length].transpose(1, 2))
+                                  .sum(0) for k in range(taps)], dim=-1)
+        return grad_x, grad_w, None
+
+
+def dilated_conv1d(x: Tensor, weight: Tensor, dilation: int) -> Tensor:
+    """``conv1d(x, weight, dilation=dilation)`` (valid, no bias): ``x`` ``(batch, in, time)``,
+    ``weight`` ``(out, in, k)`` -> ``(batch, out, time − (k − 1)·dilation)``, with a faster
+    CPU backward (:class:`_DilatedConv`)."""
+    return _DilatedConv.apply(x, weight, dilation)
+
+
 class TCNBlock(nn.Module):
     """Dilated causal conv (no bias, valid) → FiLM → PReLU, plus a per-channel residual scale.
 
@@ -50,6 +88,9 @@ class TCNBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int,
                  cond_dim: int):
         super().__init__()
+        if in_channels not in (1, out_channels):
+            raise ValueError(f"in_channels must be 1 or out_channels ({out_channels}), got "
+                             f"{in_channels}")
         self.crop = (kernel_size - 1) * dilation
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation,
                               bias=False)
@@ -59,14 +100,21 @@ class TCNBlock(nn.Module):
 
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
         """``x``: ``(batch, in_channels, time)`` -> ``(batch, out_channels, time − crop)``."""
-        y = self.act(self.film(self.conv(x), cond))
-        return y + self.residual(x[..., self.crop:])
+        conv = dilated_conv1d(x, self.conv.weight, self.conv.dilation[0])
+        y = self.act(self.film(conv, cond))
+        return y + self._residual(x[..., self.crop:])
+
+    def _residual(self, x: Tensor) -> Tensor:
+        """The 1×1 per-channel residual scale as a broadcast product (a grouped ``conv1d`` has
+        a slow CPU backward): ``(batch, in_channels, time)`` -> ``(batch, out_channels, time)``,
+        ``in_channels`` being 1 or ``out_channels``."""
+        return x * self.residual.weight.reshape(1, -1, 1)
 
     def constant_response(self, value: Tensor, cond: Tensor) -> Tensor:
         """Output for an input that is constant in time: ``(batch, in_channels, 1)`` ->
         ``(batch, out_channels, 1)`` (the convolution reduces to its summed taps)."""
         summed = nn.functional.conv1d(value, self.conv.weight.sum(dim=-1, keepdim=True))
-        return self.act(self.film(summed, cond)) + self.residual(value)
+        return self.act(self.film(summed, cond)) + self._residual(value)
 
 
 def conditioning_mlp(in_dim: int, hidden: tuple[int, ...] = (16, 32, 32)) -> nn.Sequential:
@@ -163,4 +211,4 @@ class TCNCompressorProxy(nn.Module):
 
 
 __all__ = ["PROXY_CONTROLS", "FiLM", "TCNBlock", "TCNCompressorProxy", "conditioning_mlp",
-           "receptive_field"]
+           "dilated_conv1d", "receptive_field"]

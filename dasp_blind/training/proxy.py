@@ -70,6 +70,8 @@ class CompressorProxyModule(pl.LightningModule):
     def _losses(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         estimate = self(batch["dry"], batch["q"])
         l1 = torch.nn.functional.l1_loss(estimate, batch["wet"])
+        if self.hparams.stft_weight == 0:
+            return l1, l1
         return l1, l1 + self.hparams.stft_weight * self.stft_loss(estimate, batch["wet"])
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
