@@ -1,8 +1,8 @@
 """dasp_blind: differentiable audio effects in PyTorch and the models built from them."""
 
-from . import data, effects, encoders, estimation, functional, nn, params, pretrained
+from . import data, effects, encoders, estimation, functional, metrics, nn, params, pretrained
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "effects", "encoders", "estimation", "functional", "nn", "params",
+__all__ = ["data", "effects", "encoders", "estimation", "functional", "metrics", "nn", "params",
            "pretrained", "__version__"]
