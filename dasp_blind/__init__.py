@@ -1,8 +1,19 @@
 """dasp_blind: differentiable audio effects in PyTorch and the models built from them."""
 
-from . import data, effects, encoders, estimation, functional, metrics, nn, params, pretrained
+from . import (
+    data,
+    effects,
+    encoders,
+    estimation,
+    functional,
+    metrics,
+    nn,
+    params,
+    pretrained,
+    removal,
+)
 
 __version__ = "0.1.0"
 
 __all__ = ["data", "effects", "encoders", "estimation", "functional", "metrics", "nn", "params",
-           "pretrained", "__version__"]
+           "pretrained", "removal", "__version__"]

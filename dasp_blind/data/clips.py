@@ -553,9 +553,11 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
     """Build a clip source by name.
 
     Args:
-        source: ``"synthetic"`` (:class:`SyntheticClips`), ``"folder"`` (:class:`FolderClips`
-            over ``root`` with ``split``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with
-            ``subset``, ``split`` and ``is_wav``).
+        source: ``"synthetic"`` (:class:`SyntheticClips`), ``"guitar"``
+            (:class:`~dasp_blind.data.guitar.SyntheticGuitarClips`: clean guitar at DI
+            levels, not peak-normalised), ``"folder"`` (:class:`FolderClips` over ``root`` with
+            ``split``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
+            ``split`` and ``is_wav``).
         num_items: number of clips, >= 1; ``None`` (folder and MUSDB only) for ``passes`` clips
             per file or track.
         duration_s: length of each clip in seconds.
@@ -580,6 +582,10 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
     if name == "synthetic":
         return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics,
                               style=style)
+    if name == "guitar":
+        from .guitar import SyntheticGuitarClips  # guitar.py builds on this module
+
+        return SyntheticGuitarClips(num_items, duration_s, sample_rate, seed)
     if name in ("folder", "musdb"):
         if root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")
@@ -589,7 +595,8 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
         return MusdbClips(root, num_items, subset=subset, split=split, duration_s=duration_s,
                           sample_rate=sample_rate, seed=seed, is_wav=is_wav, passes=passes,
                           skip_bad_files=skip_bad_files)
-    raise ValueError(f"source must be 'synthetic', 'folder' or 'musdb', got {source!r}")
+    raise ValueError(f"source must be 'synthetic', 'guitar', 'folder' or 'musdb', got "
+                     f"{source!r}")
 
 
 __all__ = ["AUDIO_EXTENSIONS", "FOLDER_SPLITS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource",

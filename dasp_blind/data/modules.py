@@ -22,7 +22,7 @@ from .clips import build_clips
 from .pairs import EffectPairDataset, EpochSampler
 from .synthetic import STYLES
 
-SOURCES = ("synthetic", "folder", "musdb")
+SOURCES = ("synthetic", "guitar", "folder", "musdb")
 #: Offset of each split's seed from the module's seed, its MUSDB subset and split, its folder
 #: split.
 _SPLITS = {"train": (0, "train", "train", "train"), "val": (1, "train", "valid", "valid"),
@@ -38,8 +38,9 @@ class EffectDataModule(pl.LightningDataModule):
 
     Splits (train, val and test always use the seeds ``seed``, ``seed + 1`` and ``seed + 2``):
 
-    * ``"synthetic"``: different seeds are all that separates them (different clips and
-      controls).
+    * ``"synthetic"`` and ``"guitar"``: different seeds are all that separates them (different
+      clips and controls). Guitar clips keep their DI level (peaks in ``[-18, -1]`` dBFS,
+      :class:`~dasp_blind.data.guitar.SyntheticGuitarClips`).
     * ``"folder"``: the folder's ``"train"``, ``"valid"`` and ``"test"`` files
       (:func:`~dasp_blind.data.clips.split_files`: a stable hash of each file's path relative
       to ``root`` sends about 80 / 10 / 10 % of the files to each, at least one each), so no
@@ -68,7 +69,7 @@ class EffectDataModule(pl.LightningDataModule):
             :func:`~dasp_blind.effects.catalog.from_spec` built at ``sample_rate``
             (``"compressor"``, or ``{"eq": "parametric_eq", "dist": "parametric_clipper"}`` for
             a chain).
-        source: ``"synthetic"``, ``"folder"`` or ``"musdb"``.
+        source: ``"synthetic"``, ``"guitar"``, ``"folder"`` or ``"musdb"``.
         root: folder of audio files or MUSDB18 root (required for ``"folder"`` / ``"musdb"``).
         duration_s: clip length in seconds.
         sample_rate: sample rate in Hz.
@@ -119,15 +120,15 @@ class EffectDataModule(pl.LightningDataModule):
                              f"{type(effect).__name__}")
         if source not in SOURCES:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
-        if source != "synthetic" and root is None:
+        if source in ("folder", "musdb") and root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         for name, value in (("train_items", train_items), ("val_items", val_items),
                             ("test_items", test_items)):
-            if value is None and source == "synthetic":
+            if value is None and source in ("synthetic", "guitar"):
                 raise ValueError(f"{name}=None (passes × the number of files or tracks) needs "
-                                 f"source='folder' or 'musdb', got source='synthetic'; give "
+                                 f"source='folder' or 'musdb', got source={source!r}; give "
                                  f"{name} a positive integer")
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):
