@@ -36,6 +36,7 @@ import numbers
 import numpy as np
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from .._checks import (
     check_audio,
@@ -350,12 +351,7 @@ def _solve(yw: Tensor, lower: Tensor, upper: Tensor, red: int, s: int, r: int, e
 def _progress_bar(show: bool, total: int):
     """A tqdm bar over finished blocks, or a stand-in that ignores updates."""
     if show:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # tqdm is optional: no bar without it
-            pass
-        else:
-            return tqdm(total=total, desc="A-SPADE", unit="block")
+        return tqdm(total=total, desc="A-SPADE", unit="block")
     return _NoBar()
 
 
@@ -409,9 +405,8 @@ def aspade(y: Tensor, sample_rate: float, threshold: float | Tensor | None = Non
         eps: stopping threshold on ``‖z − z̄‖₂`` (``>= 0``).
         max_iterations: iterations per block at most (``>= 1``); ``None`` for the survey's
             ``ceil(floor(w·redundancy/2 + 1)·r/s)``.
-        progress: show a tqdm bar of the finished blocks (none when ``tqdm`` is not
-            installed); ``None`` shows it for inputs longer than :data:`PROGRESS_AUTO_S`
-            seconds.
+        progress: show a tqdm bar of the finished blocks; ``None`` shows it for inputs
+            longer than :data:`PROGRESS_AUTO_S` seconds.
 
     Returns:
         The declipped audio ``(batch, channels, samples)``, same dtype and device as ``y``.
