@@ -371,7 +371,7 @@ def _string(excitation: np.ndarray, freq_hz: float, t60_s: float, damping: float
     period = sr / freq_hz
     w0 = 2 * math.pi / period
     # loop gain per period at the fundamental: 60 dB down after t60_s
-    per_period = 10.0 ** (-3.0 / (freq_hz * t60_s))
+    per_period = db_to_gain(-60.0 / (freq_hz * t60_s))
     loop_gain = min(per_period / (1 - damping + damping * math.cos(w0)), 0.99999)
     m = scipy.fft.next_fast_len(max(num_samples, excitation.size), real=True)
     log_r = -math.log(_ALIAS) / m

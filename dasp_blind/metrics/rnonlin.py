@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 
 from .._checks import check_bool, check_int, check_sample_rate
+from ..functional.units import db_to_gain
 from .distances import _check_audio_pair
 
 #: Number of gammatone bands.
@@ -93,7 +94,7 @@ def centre_frequencies(sample_rate: float) -> np.ndarray:
     sample_rate = _check_rate(sample_rate)
     top = min(HIGHEST_CENTRE_NYQUIST * sample_rate / 2, HIGHEST_CENTRE_HZ)
     cams = np.linspace(erb_number(LOWEST_CENTRE_HZ), erb_number(top), NUM_BANDS)
-    return (10 ** (cams / 21.4) - 1.0) / 4.37e-3
+    return (np.power(10.0, cams / 21.4) - 1.0) / 4.37e-3  # the inverse of erb_number
 
 
 def ear_weighting_db(freq_hz: np.ndarray | float) -> np.ndarray:
@@ -147,8 +148,9 @@ def _filterbank(sample_rate: float, ear_weighting: bool) -> tuple[Tensor, Tensor
     bank = np.zeros((len(firs), max(len(h) for h in firs)))
     for k, h in enumerate(firs):
         bank[k, :len(h)] = h
-    gains = 10 ** (ear_weighting_db(centres) / 20) if ear_weighting else np.ones(len(centres))
-    return torch.from_numpy(bank), torch.from_numpy(gains)
+    gains = (db_to_gain(torch.from_numpy(ear_weighting_db(centres))) if ear_weighting
+             else torch.ones(len(centres), dtype=torch.float64))
+    return torch.from_numpy(bank), gains
 
 
 def _band_signals(x: Tensor, bank_spectrum: Tensor, size: int) -> Tensor:
@@ -197,7 +199,7 @@ def _r_nonlin_signal(ref: Tensor, dist: Tensor, frame: int, lag: int, gains: Ten
     loudest = float(frame_energy.max())
     if loudest <= SILENCE_RMS ** 2 * frame:
         return 1.0 if float(dist.square().sum()) == 0.0 else 0.0
-    counted = (frame_energy > loudest * 10 ** (-SILENT_FRAME_DB / 10)) & (
+    counted = (frame_energy > loudest * db_to_gain(-SILENT_FRAME_DB) ** 2) & (
         frame_energy > SILENCE_RMS ** 2 * frame)
     level = 10 * torch.log10(energy[:, counted].clamp_min(torch.finfo(energy.dtype).tiny))
     weight = (level - level.amax(0) + BAND_RANGE_DB).clamp_min(0.0)
