@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from _signals import seeded
 from scipy.signal import resample_poly
 
 from dasp_blind.removal.demucs import Demucs, resample_2x
@@ -70,9 +71,8 @@ def test_parameter_count_other_settings():
                                     dict(kernel_size=5, stride=3, depth=3, audio_channels=2)])
 @pytest.mark.parametrize("length", [1, 1000, 16000 + 7])
 def test_output_has_input_shape(kwargs, length):
-    torch.manual_seed(0)
-    model = Demucs(**kwargs)
-    x = torch.randn(2, model.audio_channels, length)
+    model = Demucs(**kwargs).reset_parameters(seeded(0))
+    x = torch.randn(2, model.audio_channels, length, generator=seeded(100))
     with torch.no_grad():
         y = model(x)
     assert y.shape == x.shape
@@ -81,8 +81,7 @@ def test_output_has_input_shape(kwargs, length):
 
 
 def test_silence_gives_finite_output_and_gradients():
-    torch.manual_seed(1)
-    model = Demucs(channels=2, depth=3)
+    model = Demucs(channels=2, depth=3).reset_parameters(seeded(1))
     x = torch.zeros(1, 1, 777, requires_grad=True)
     model(x).square().sum().backward()
     assert torch.isfinite(x.grad).all()
@@ -90,8 +89,7 @@ def test_silence_gives_finite_output_and_gradients():
 
 
 def test_batch_items_are_independent():
-    torch.manual_seed(2)
-    model = Demucs().double().eval()
+    model = Demucs().double().eval().reset_parameters(seeded(2))
     gen = torch.Generator().manual_seed(3)
     x = torch.randn(3, 1, 4001, generator=gen, dtype=torch.float64)
     with torch.no_grad():
@@ -101,8 +99,7 @@ def test_batch_items_are_independent():
 
 
 def test_gradient_reaches_every_parameter_and_the_input():
-    torch.manual_seed(4)
-    model = Demucs()
+    model = Demucs().reset_parameters(seeded(4))
     gen = torch.Generator().manual_seed(5)
     x = torch.randn(2, 1, 3001, generator=gen, requires_grad=True)
     model(x).abs().mean().backward()
@@ -172,12 +169,19 @@ def test_resampler_gradients():
     assert torch.autograd.gradcheck(lambda v: resample_2x(v, up=False), (x,))
 
 
+def test_reset_parameters_draws_from_the_generator_with_torch_default_bounds():
+    a = Demucs(channels=2, depth=3).reset_parameters(seeded(20))
+    b = Demucs(channels=2, depth=3).reset_parameters(seeded(20))
+    c = Demucs(channels=2, depth=3, rescale=0).reset_parameters(seeded(21))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    first = c.encoder[0][0]  # Conv1d(1 -> 2, k=8): fan_in 8
+    assert first.weight.abs().max() <= 1 / np.sqrt(8) and first.weight.std() > 0.1
+
+
 def test_init_rescaling_against_numpy():
     """Same seed, same PyTorch init: rescaled weights = original / sqrt(std(w, ddof=1)/0.1)."""
-    torch.manual_seed(10)
-    plain = Demucs(channels=2, depth=3, rescale=0)
-    torch.manual_seed(10)
-    scaled = Demucs(channels=2, depth=3, rescale=0.1)
+    plain = Demucs(channels=2, depth=3, rescale=0).reset_parameters(seeded(10))
+    scaled = Demucs(channels=2, depth=3, rescale=0.1).reset_parameters(seeded(10))
     convolutions = 0
     for (name, a), (_, b) in zip(plain.named_modules(), scaled.named_modules(),
                                     strict=True):
@@ -199,8 +203,7 @@ def test_init_rescaling_against_numpy():
 def test_receptive_field_from_gradients(kwargs):
     """Without the BLSTM, the inputs that move one output sample (non-zero gradient) span at
     most ``receptive_field`` samples, and reach it at some phase of the network's period."""
-    torch.manual_seed(11)
-    model = Demucs(**kwargs).double()
+    model = Demucs(**kwargs).double().reset_parameters(seeded(11))
     gen = torch.Generator().manual_seed(12)
     x = torch.randn(1, 1, 1500, generator=gen, dtype=torch.float64, requires_grad=True)
     y = model(x)
@@ -260,8 +263,7 @@ def test_output_is_aligned_with_input_with_resampling():
 
 def test_traced_model_saves_loads_and_agrees():
     """TorchScript by tracing, at the traced length (the padding is fixed for that length)."""
-    torch.manual_seed(13)
-    model = Demucs(channels=2, depth=4).eval()
+    model = Demucs(channels=2, depth=4).eval().reset_parameters(seeded(13))
     gen = torch.Generator().manual_seed(14)
     x = torch.randn(2, 1, 5000, generator=gen)
     with torch.no_grad():

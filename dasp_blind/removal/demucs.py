@@ -192,6 +192,27 @@ class Demucs(nn.Module):
         if self.rescale > 0:
             self._rescale_convolutions()
 
+    def reset_parameters(self, generator: torch.Generator | None = None) -> Demucs:
+        """Draw every parameter again with PyTorch's default initialisation (convolutions and
+        linear layers uniform in ``±1/sqrt(fan_in)``, the LSTM uniform in ``±1/sqrt(hidden)``)
+        from ``generator`` (the global generator when ``None``), then apply the ``rescale``
+        trick. Returns the model."""
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+                    fan_in = nn.init._calculate_fan_in_and_fan_out(module.weight)[0]
+                    bound = 1 / math.sqrt(fan_in)
+                    for p in (module.weight, module.bias):
+                        if p is not None:
+                            nn.init.uniform_(p, -bound, bound, generator=generator)
+                elif isinstance(module, nn.LSTM):
+                    bound = 1 / math.sqrt(module.hidden_size)
+                    for p in module.parameters():
+                        nn.init.uniform_(p, -bound, bound, generator=generator)
+        if self.rescale > 0:
+            self._rescale_convolutions()
+        return self
+
     def _rescale_convolutions(self) -> None:
         """Divide each (transposed) convolution's weight and bias by ``sqrt(std(w)/rescale)``."""
         with torch.no_grad():
