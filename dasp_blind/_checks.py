@@ -57,6 +57,18 @@ def check_audio(x: Tensor, name: str = "x") -> Tensor:
     return x
 
 
+def check_network_input(x: Tensor, channels: int, dtype: torch.dtype) -> Tensor:
+    """:func:`check_audio` for a network's input ``x``: also ``channels`` channels (the
+    network's ``audio_channels``) and the network's parameter ``dtype``."""
+    check_audio(x)
+    if x.shape[1] != channels:
+        raise ValueError(f"x must have shape (batch, audio_channels={channels}, samples), got "
+                         f"{tuple(x.shape)}")
+    if x.dtype != dtype:
+        raise ValueError(f"x must have the model's dtype {dtype}, got {x.dtype}")
+    return x
+
+
 def half_as_float32(arg: str | F = "x") -> F | Callable[[F], F]:
     """Decorator: run ``fn`` in float32 when its tensor argument ``arg`` is float16 / bfloat16.
 

@@ -8,6 +8,9 @@
   audio file.
 * ``dasp-blind estimate WET [--model NAME] [--dry DRY --out OUT] [--refine N]`` estimates an
   effect's parameters from a processed file (:mod:`dasp_blind.cli_estimate`).
+* ``dasp-blind declip IN OUT`` declips a file with A-SPADE; ``dasp-blind remove IN OUT [--model
+  NAME | --checkpoint CKPT]`` restores a distorted file with a trained network
+  (:mod:`dasp_blind.cli_removal`).
 * ``dasp-blind fit|validate|test --config CONFIG`` runs a LightningCLI on the LightningModule and
   LightningDataModule named in the config: a config shipped in the package by name (e.g.
   ``proxy/compressor``) or a YAML file. Needs the ``train`` extra.
@@ -499,10 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``dasp-blind`` command (one line per subcommand)."""
     from .cli_demo import add_demo
     from .cli_estimate import add_estimate
+    from .cli_removal import add_declip, add_remove
 
     parser = _Parser(prog=PROG, description="Differentiable audio effects: blind estimation of "
-                     "effect parameters (a demo, estimate), the effects tour, the effect "
-                     "catalog, effects applied to audio files, and training (LightningCLI).")
+                     "effect parameters (a demo, estimate), distortion removal (declip, remove), "
+                     "the effects tour, the effect catalog, effects applied to audio files, and "
+                     "training (LightningCLI).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_lightning(sub)
     add_demo(sub)
@@ -511,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_apply(sub)
     add_pretrained(sub)
     add_estimate(sub)
+    add_declip(sub)
+    add_remove(sub)
     return parser
 
 

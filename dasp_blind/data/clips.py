@@ -29,6 +29,7 @@ with ``skip_bad_files=True`` a warning names it instead and the item is drawn ag
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import math
 import os
@@ -353,16 +354,18 @@ class FolderClips(ClipSource):
         split: ``None`` (every file), ``"train"``, ``"valid"`` or ``"test"``.
         passes: clips per file when ``num_items`` is ``None`` (a positive integer).
         skip_bad_files: warn about and skip unreadable files instead of raising.
+        pattern: only files whose name matches this shell pattern (``fnmatch``, e.g.
+            ``"input_*"``); ``None`` for all.
 
     Raises:
-        ValueError: if ``root`` does not exist or holds no audio file, on a bad ``split``, or
-            with ``split`` and fewer than 3 files.
+        ValueError: if ``root`` does not exist or holds no audio file (matching ``pattern``),
+            on a bad ``split``, or with ``split`` and fewer than 3 files.
     """
 
     def __init__(self, root: str | os.PathLike, num_items: int | None, duration_s: float = 1.0,
                  sample_rate: int = 44100, seed: int = 0,
                  extensions: Sequence[str] = AUDIO_EXTENSIONS, split: str | None = None,
-                 passes: int = 1, skip_bad_files: bool = False):
+                 passes: int = 1, skip_bad_files: bool = False, pattern: str | None = None):
         if split is not None and split not in FOLDER_SPLITS:
             raise ValueError(f"split must be None or one of {list(FOLDER_SPLITS)}, got "
                              f"{split!r}")
@@ -373,9 +376,12 @@ class FolderClips(ClipSource):
         self.split = split
         self.skip_bad_files = check_bool(skip_bad_files, "skip_bad_files")
         files = find_audio_files(root, self.extensions)
+        if pattern is not None:
+            files = [f for f in files if fnmatch.fnmatch(f.name, pattern)]
         if not files:
-            raise ValueError(f"root {str(root)!r} holds no audio file with an extension in "
-                             f"{list(self.extensions)}")
+            matching = "" if pattern is None else f" named like {pattern!r}"
+            raise ValueError(f"root {str(root)!r} holds no audio file{matching} with an "
+                             f"extension in {list(self.extensions)}")
         self.files = files if split is None else split_files(files, root)[split]
         super().__init__(_items_for(num_items, passes, len(self.files), "files"), duration_s,
                          sample_rate, seed)

@@ -52,7 +52,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .._checks import check_audio, check_bool, check_int, check_non_negative
+from .._checks import check_bool, check_int, check_network_input, check_non_negative
+from ..nn.recurrent import BLSTM
 
 #: Zero crossings of the resampling filter on each side of its centre, in input-rate samples
 #: (the filter has ``4·RESAMPLE_ZEROS + 1`` taps at the doubled rate).
@@ -118,21 +119,6 @@ def _centre_trim(x: Tensor, length: int) -> Tensor:
     return x[..., start:start + length]
 
 
-class _BLSTM(nn.Module):
-    """Bidirectional LSTM over time, ``(batch, dim, frames) → (batch, dim, frames)``, followed by a
-    linear map of the two directions (``2·dim``) back to ``dim``."""
-
-    def __init__(self, dim: int, layers: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(input_size=dim, hidden_size=dim, num_layers=layers,
-                            bidirectional=True, batch_first=True)
-        self.linear = nn.Linear(2 * dim, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y, _ = self.lstm(x.transpose(1, 2))  # (batch, frames, 2·dim)
-        return self.linear(y).transpose(1, 2)  # (batch, dim, frames)
-
-
 class Demucs(nn.Module):
     """Demucs v2 for one source (the restored signal): distorted audio in, clean estimate out.
 
@@ -188,7 +174,7 @@ class Demucs(nn.Module):
             decoder.insert(0, nn.Sequential(*block))
             in_channels, out_channels = out_channels, self.growth * out_channels
         self.decoder = nn.ModuleList(decoder)
-        self.lstm = _BLSTM(in_channels, self.lstm_layers) if self.lstm_layers else nn.Identity()
+        self.lstm = BLSTM(in_channels, self.lstm_layers) if self.lstm_layers else nn.Identity()
         if self.rescale > 0:
             self._rescale_convolutions()
 
@@ -295,13 +281,7 @@ class Demucs(nn.Module):
         Returns:
             the estimate, ``(batch, audio_channels, samples)``.
         """
-        check_audio(x)
-        if x.shape[1] != self.audio_channels:
-            raise ValueError(f"x must have shape (batch, audio_channels={self.audio_channels}, "
-                             f"samples), got {tuple(x.shape)}")
-        weight = self.encoder[0][0].weight
-        if x.dtype != weight.dtype:
-            raise ValueError(f"x must have the model's dtype {weight.dtype}, got {x.dtype}")
+        check_network_input(x, self.audio_channels, self.encoder[0][0].weight.dtype)
         length = x.shape[-1]
         left, padded_length, network_length, offset = self._plan(length)
         y = F.pad(x, (left, padded_length - left - length))

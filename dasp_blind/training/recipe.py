@@ -8,13 +8,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` if it is ``None``, a string, a number or a boolean, a list of such values for a
+    list or tuple of them, else :data:`_NOT_PLAIN`."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_plain(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in items) else items
+    return _NOT_PLAIN
+
 
 def data_recipe(datamodule: Any) -> dict[str, Any] | None:
-    """The data module's class and its plain hyperparameters (``None`` without one)."""
+    """The data module's class and its plain hyperparameters (``None`` without one): numbers,
+    strings, booleans, ``None`` and lists of them; private (``_``) keys are left out."""
     if datamodule is None:
         return None
-    plain = {k: v for k, v in dict(datamodule.hparams).items()
-             if v is None or isinstance(v, str | int | float | bool)}
+    plain = {k: _plain(v) for k, v in dict(datamodule.hparams).items()
+             if not k.startswith("_") and _plain(v) is not _NOT_PLAIN}
     effect = getattr(datamodule, "effect", None)
     if effect is not None:
         plain["effect"] = type(effect).__name__

@@ -1,0 +1,177 @@
+"""``dasp-blind declip`` (A-SPADE, nothing to train) and ``dasp-blind remove`` (a trained
+distortion-removal network) on audio files.
+
+Both refuse to replace an existing output unless ``--overwrite``, never replace their input,
+treat each channel on its own and write 32-bit float WAV / AIFF (24-bit FLAC) unless
+``--subtype`` says otherwise: restored peaks may exceed full scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .cli_common import CLIError, check_output, checked, os_message, progress
+
+#: Shipped network used by ``dasp-blind remove`` when neither --model nor --checkpoint is given.
+DEFAULT_MODEL = "guitar_distortion_removal"
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="the distorted audio file")
+    p.add_argument("output", help="the audio file to write (its extension picks the format)")
+    p.add_argument("--subtype", default=None,
+                   help="libsndfile subtype of the output (FLOAT, PCM_16, PCM_24, ...); integer "
+                        "subtypes clip restored peaks above full scale")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+
+def add_declip(sub: argparse._SubParsersAction) -> None:
+    """``dasp-blind declip``."""
+    p = sub.add_parser(
+        "declip", help="declip an audio file with A-SPADE (no trained model needed)",
+        description="Restore the clipped samples of a hard-clipped recording with A-SPADE "
+                    "(Kitic et al., 2015; the declipping survey's settings), channel by channel "
+                    "at the file's own rate. The clipping levels are detected from the signal "
+                    "unless --threshold is given. Samples that are not clipped are kept as they "
+                    "are. Slow: several times real time on a CPU (progress on stderr).")
+    _add_output_options(p)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="the clipping level (linear, > 0); default: detected per channel")
+    p.set_defaults(func=run_declip)
+
+
+def add_remove(sub: argparse._SubParsersAction) -> None:
+    """``dasp-blind remove``."""
+    p = sub.add_parser(
+        "remove", help="remove distortion (overdrive, clipping) with a trained network",
+        description="Restore a distorted recording with a distortion-removal network: each "
+                    "channel is resampled to the network's rate, restored in chunks with "
+                    "cross-fades (progress on stderr for long files) and resampled back to the "
+                    "file's rate.")
+    _add_output_options(p)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--model", default=None,
+                        help=f"shipped weights (dasp-blind pretrained) or the path of an "
+                             f"exported removal_*.pt (default: {DEFAULT_MODEL})")
+    source.add_argument("--checkpoint", default=None,
+                        help="a Lightning checkpoint of RemovalModule (needs the train extra)")
+    p.add_argument("--chunk-s", type=float, default=30.0,
+                   help="chunk length in seconds (default: 30)")
+    p.set_defaults(func=run_remove)
+
+
+def _read(path: str):
+    """``(channels, samples)`` float32 audio of ``path`` and its rate."""
+    from .data.audio import load_audio
+
+    try:
+        audio, rate = load_audio(path)
+    except (OSError, ValueError) as err:
+        raise CLIError("input", str(err)) from None
+    if audio.shape[-1] == 0:
+        raise CLIError("input", f"{path!r} holds no audio frames")
+    return audio, rate
+
+
+def _write(args: argparse.Namespace, audio, rate: int) -> None:
+    from .data.audio import save_audio
+
+    try:
+        save_audio(args.output, audio, rate, overwrite=args.overwrite, subtype=args.subtype)
+    except OSError as err:
+        raise CLIError("output", os_message(err)) from None
+    peak = float(audio.abs().max())
+    note = ""
+    if peak > 1 and args.subtype not in (None, "FLOAT", "DOUBLE"):
+        note = f" (peak {peak:.2f} clipped to 1 by the {args.subtype} subtype)"
+    progress(f"wrote {args.output}{note}")
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    from .data.audio import audio_format
+
+    check_output(args.input, args.output, args.overwrite)
+    checked("output", audio_format, args.output)
+    checked("--subtype", lambda s: audio_format(args.output, s), args.subtype)
+
+
+def run_declip(args: argparse.Namespace) -> int:
+    """Read, declip every channel with A-SPADE, write."""
+    from ._checks import check_positive
+    from .removal import aspade
+
+    _check_files(args)
+    threshold = None if args.threshold is None else checked(
+        "--threshold", lambda t: check_positive(t, "--threshold"), args.threshold)
+    audio, rate = _read(args.input)
+    restored = aspade(audio.double()[None], rate, threshold, progress=True)[0].float()
+    _write(args, restored, rate)
+    return 0
+
+
+def load_restorer(args: argparse.Namespace) -> tuple[Any, str]:
+    """The :class:`~dasp_blind.removal.restorer.Restorer` named by ``--model`` /
+    ``--checkpoint`` (eval mode) and how it was named."""
+    from .removal.restorer import Restorer
+
+    if args.checkpoint is not None:
+        try:
+            from .removal.module import RemovalModule
+        except ImportError:
+            raise CLIError("--checkpoint", 'reading a Lightning checkpoint needs the train '
+                                           'extra: pip install "dasp_blind[train]"') from None
+        try:
+            module = RemovalModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
+        except (OSError, ValueError, KeyError, RuntimeError) as err:
+            raise CLIError("--checkpoint", f"cannot load {args.checkpoint!r}: {err}") from None
+        return module.restorer.eval(), args.checkpoint
+    from . import pretrained
+
+    name = args.model or DEFAULT_MODEL
+    try:
+        model = pretrained.load(name)
+    except (OSError, ValueError) as err:
+        raise CLIError("--model", str(err)) from None
+    if not isinstance(model, Restorer):
+        raise CLIError("--model", f"{name!r} is a {type(model).__name__}, not a "
+                                  f"distortion-removal network")
+    return model.eval(), name
+
+
+def _resample(audio, rate_in: int, rate_out: int):
+    """``(channels, samples)`` float32 audio resampled with soxr (HQ)."""
+    import numpy as np
+    import soxr
+    import torch
+
+    if rate_in == rate_out:
+        return audio
+    data = soxr.resample(audio.numpy().T.astype(np.float64), rate_in, rate_out, quality="HQ")
+    return torch.from_numpy(np.ascontiguousarray(data.T)).float()
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """Read, resample to the network's rate, restore each channel, resample back, write."""
+    import torch
+
+    from ._checks import check_positive
+
+    _check_files(args)
+    chunk_s = checked("--chunk-s", lambda c: check_positive(c, "--chunk-s"), args.chunk_s)
+    restorer, name = load_restorer(args)
+    audio, rate = _read(args.input)
+    model_rate = int(restorer.sample_rate)
+    x = _resample(audio, rate, model_rate)
+    progress(f"{name}: {x.shape[0]} channel(s), {x.shape[-1] / model_rate:.1f} s at "
+             f"{model_rate} Hz")
+    restored = restorer.restore(x[:, None], chunk_s=chunk_s, overlap_s=min(1.0, chunk_s / 2),
+                                progress=x.shape[-1] > chunk_s * model_rate)[:, 0]
+    out = _resample(restored, model_rate, rate)[..., :audio.shape[-1]]
+    out = torch.nn.functional.pad(out, (0, audio.shape[-1] - out.shape[-1]))
+    _write(args, out, rate)
+    return 0
+
+
+__all__ = ["DEFAULT_MODEL", "add_declip", "add_remove", "load_restorer", "run_declip",
+           "run_remove"]
