@@ -13,9 +13,6 @@ from typing import Any
 
 from .cli_common import CLIError, check_output, checked, os_message, progress
 
-#: Shipped network used by ``dasp-blind remove`` when neither --model nor --checkpoint is given.
-DEFAULT_MODEL = "guitar_distortion_removal"
-
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="the distorted audio file")
@@ -50,10 +47,10 @@ def add_remove(sub: argparse._SubParsersAction) -> None:
                     "cross-fades (progress on stderr for long files) and resampled back to the "
                     "file's rate.")
     _add_output_options(p)
-    source = p.add_mutually_exclusive_group()
+    source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", default=None,
-                        help=f"shipped weights (dasp-blind pretrained) or the path of an "
-                             f"exported removal_*.pt (default: {DEFAULT_MODEL})")
+                        help="shipped weights (dasp-blind pretrained; none ship yet) or the path "
+                             "of an exported removal_*.pt")
     source.add_argument("--checkpoint", default=None,
                         help="a Lightning checkpoint of RemovalModule (needs the train extra)")
     p.add_argument("--chunk-s", type=float, default=30.0,
@@ -128,7 +125,7 @@ def load_restorer(args: argparse.Namespace) -> tuple[Any, str]:
         return module.restorer.eval(), args.checkpoint
     from . import pretrained
 
-    name = args.model or DEFAULT_MODEL
+    name = args.model
     try:
         model = pretrained.load(name)
     except (OSError, ValueError) as err:
@@ -173,5 +170,5 @@ def run_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["DEFAULT_MODEL", "add_declip", "add_remove", "load_restorer", "run_declip",
+__all__ = ["add_declip", "add_remove", "load_restorer", "run_declip",
            "run_remove"]

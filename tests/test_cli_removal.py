@@ -61,16 +61,19 @@ def test_declip_restores_the_clipped_samples_only(files, tmp_path):
 def test_declip_and_remove_refuse_to_overwrite(files, tmp_path):
     existing = tmp_path / "exists.wav"
     existing.write_bytes(b"keep me")
-    for command in ("declip", "remove"):
-        result = run_cli(command, str(files / "clipped.wav"), str(existing), cwd=tmp_path)
+    for command, extra in (("declip", []), ("remove", ["--model", str(files / "tiny.pt")])):
+        result = run_cli(command, str(files / "clipped.wav"), str(existing), *extra,
+                         cwd=tmp_path)
         assert "--overwrite" in assert_one_line_error(result, "output")
         assert existing.read_bytes() == b"keep me"
         result = run_cli(command, str(files / "clipped.wav"), str(files / "clipped.wav"),
-                         cwd=tmp_path)
+                         *extra, cwd=tmp_path)
         assert "input file" in assert_one_line_error(result, "output")
     result = run_cli("declip", str(files / "clipped.wav"), str(tmp_path / "o.wav"),
                      "--threshold", "-1", cwd=tmp_path)
     assert_one_line_error(result, "--threshold")
+    result = run_cli("remove", str(files / "clipped.wav"), str(tmp_path / "o.wav"), cwd=tmp_path)
+    assert "--model" in assert_one_line_error(result, None)  # no removal weights ship yet
     result = run_cli("remove", str(files / "clipped.wav"), str(tmp_path / "o.wav"),
                      "--model", "compressor_proxy", cwd=tmp_path)
     assert "not a distortion-removal network" in assert_one_line_error(result, "--model")
