@@ -60,6 +60,23 @@ def load_estimator(name_or_path: str, option: str = "--model") -> Any:
     return model
 
 
+def load_checkpoint(module_path: str, class_name: str, path: str) -> Any:
+    """The LightningModule ``class_name`` of the package module ``module_path`` (e.g.
+    ``".removal.module"``) loaded from the checkpoint ``path`` on the CPU; a CLIError naming
+    ``--checkpoint`` without the train extra or when it cannot be loaded."""
+    import importlib
+
+    try:
+        cls = getattr(importlib.import_module(module_path, __package__), class_name)
+    except ImportError:
+        raise CLIError("--checkpoint", 'reading a Lightning checkpoint needs the train extra: '
+                                       'pip install "dasp_blind[train]"') from None
+    try:
+        return cls.load_from_checkpoint(path, map_location="cpu")
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise CLIError("--checkpoint", f"cannot load {path!r}: {err}") from None
+
+
 def progress(text: str, end: str = "\n") -> None:
     print(text, end=end, file=sys.stderr, flush=True)
 

@@ -11,7 +11,15 @@ import json
 import os
 from typing import Any
 
-from .cli_common import CLIError, check_output, checked, load_estimator, os_message, progress
+from .cli_common import (
+    CLIError,
+    check_output,
+    checked,
+    load_checkpoint,
+    load_estimator,
+    os_message,
+    progress,
+)
 
 #: Shipped estimator used when neither --model nor --checkpoint is given.
 DEFAULT_MODEL = "parametric_clipper_estimator"
@@ -100,15 +108,7 @@ def _same(a: str, b: str) -> bool:
 def _load_estimator(args: argparse.Namespace) -> tuple[Any, str]:
     """The estimator (eval mode) and how it was named."""
     if args.checkpoint is not None:
-        try:
-            from .estimation.module import BlindEstimator
-        except ImportError:
-            raise CLIError("--checkpoint", 'reading a Lightning checkpoint needs the train '
-                                           'extra: pip install "dasp_blind[train]"') from None
-        try:
-            module = BlindEstimator.load_from_checkpoint(args.checkpoint, map_location="cpu")
-        except (OSError, ValueError, KeyError, RuntimeError) as err:
-            raise CLIError("--checkpoint", f"cannot load {args.checkpoint!r}: {err}") from None
+        module = load_checkpoint(".estimation.module", "BlindEstimator", args.checkpoint)
         return module.model.eval(), args.checkpoint
     name = args.model or DEFAULT_MODEL
     return load_estimator(name, "--model"), name

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .cli_common import CLIError, check_output, checked, os_message, progress
+from .cli_common import CLIError, check_output, checked, load_checkpoint, os_message, progress
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -113,15 +113,7 @@ def load_restorer(args: argparse.Namespace) -> tuple[Any, str]:
     from .removal.restorer import Restorer
 
     if args.checkpoint is not None:
-        try:
-            from .removal.module import RemovalModule
-        except ImportError:
-            raise CLIError("--checkpoint", 'reading a Lightning checkpoint needs the train '
-                                           'extra: pip install "dasp_blind[train]"') from None
-        try:
-            module = RemovalModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
-        except (OSError, ValueError, KeyError, RuntimeError) as err:
-            raise CLIError("--checkpoint", f"cannot load {args.checkpoint!r}: {err}") from None
+        module = load_checkpoint(".removal.module", "RemovalModule", args.checkpoint)
         return module.restorer.eval(), args.checkpoint
     from . import pretrained
 

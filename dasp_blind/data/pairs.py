@@ -22,6 +22,12 @@ def _item_seed(seed: int, index: int, epoch: int = 0) -> int:
     return (int(state[0]) << 31) ^ int(state[1])
 
 
+def clip_of(clips: Dataset, epoch: int, index: int) -> Tensor:
+    """Clip ``index`` of ``clips`` in ``epoch``: a new draw from a
+    :class:`~dasp_blind.data.clips.ClipSource` after epoch 0, else the dataset's own item."""
+    return clips[(epoch, index)] if epoch and isinstance(clips, ClipSource) else clips[index]
+
+
 class EffectPairDataset(Dataset):
     """Wraps a clip dataset: item ``i`` is the clip, the effect's output on it and its controls.
 
@@ -65,8 +71,7 @@ class EffectPairDataset(Dataset):
 
     def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Tensor]:
         epoch, i = epoch_and_item(index, len(self))
-        dry = self.clips[(epoch, i)] if epoch and isinstance(self.clips, ClipSource) \
-            else self.clips[i]
+        dry = clip_of(self.clips, epoch, i)
         if not isinstance(dry, Tensor) or dry.dim() != 2:
             raise ValueError(f"clips[{i}] must be a tensor (channels, samples), got "
                              f"{getattr(dry, 'shape', type(dry).__name__)}")

@@ -34,8 +34,8 @@ from .._checks import (
     check_positive,
     check_seed,
 )
-from ..data.clips import ClipSource, FolderClips, build_clips, epoch_and_item
-from ..data.pairs import EpochSampler, _item_seed
+from ..data.clips import FolderClips, build_clips, epoch_and_item
+from ..data.pairs import EpochSampler, _item_seed, clip_of
 from ..data.synthetic import STYLES
 from .degradations import KINDS, PAPER_GAIN_DB, PAPER_SDR_DB, Degradation
 
@@ -108,8 +108,7 @@ class DegradedDataset(Dataset):
 
     def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Tensor]:
         epoch, i = epoch_and_item(index, len(self))
-        clean = self.clips[(epoch, i)] if epoch and isinstance(self.clips, ClipSource) \
-            else self.clips[i]
+        clean = clip_of(self.clips, epoch, i)
         generator = torch.Generator().manual_seed(_item_seed(self.seed, i, epoch))
         kind = int(torch.randint(len(self.degradations), (), generator=generator))
         with torch.no_grad():

@@ -75,22 +75,24 @@ class RemovalModule(pl.LightningModule):
         """The restored signal of ``degraded`` ``(batch, 1, samples)``."""
         return self.restorer(degraded)
 
-    def _step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+    def _step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
+        """Loss and estimate of a batch, with the metrics logged under ``stage``."""
         estimate = self(batch["degraded"])
         clean = batch["clean"]
         loss = removal_loss(estimate, clean, self.hparams.loss)
         with torch.no_grad():
             quality = si_sdr(estimate.detach(), clean).mean()
             baseline = si_sdr(batch["degraded"], clean).mean()
-            metrics = {"loss": loss.detach(), "sdr": -removal_loss(estimate.detach(), clean, "sdr"),
-                       "si_sdr": quality, "si_sdr_input": baseline,
-                       "si_sdr_improvement": quality - baseline}
+            sdr_loss = loss if self.hparams.loss == "sdr" else removal_loss(
+                estimate.detach(), clean, "sdr")
+            metrics = {"loss": loss.detach(), "sdr": -sdr_loss.detach(), "si_sdr": quality,
+                       "si_sdr_input": baseline, "si_sdr_improvement": quality - baseline}
         self.log_dict({f"{stage}_{k}": v for k, v in metrics.items()},
                       prog_bar=stage != "test", batch_size=clean.shape[0])
-        return loss
+        return loss, estimate
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train")[0]
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -99,7 +101,7 @@ class RemovalModule(pl.LightningModule):
         self._test_rows: list[dict[str, Any]] = []
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+        _, estimate = self._step(batch, "test")
         clean, degraded = batch["clean"], batch["degraded"]
         datamodule = getattr(self.trainer, "datamodule", None)
         if hasattr(datamodule, "group_names"):
@@ -109,8 +111,7 @@ class RemovalModule(pl.LightningModule):
             groups = kinds = [f"kind {int(k)}" for k in batch["kind"]]
         ids = [batch_idx * len(clean) + i for i in range(len(clean))]
         rate = self.hparams.sample_rate
-        with torch.no_grad():
-            estimates = {"input": degraded, self.hparams.network: self(degraded)}
+        estimates = {"input": degraded, self.hparams.network: estimate.detach()}
         for method, estimate in estimates.items():
             self._test_rows += result_rows(groups, method, item_metrics(estimate, clean, rate),
                                            ids)

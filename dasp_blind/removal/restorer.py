@@ -75,14 +75,17 @@ class Restorer(nn.Module):
         y = self.network(x)
         return x + y if self.residual else y
 
+    def _scale(self, x: Tensor) -> Tensor:
+        """Per-item divisor ``(batch, 1, 1)``: the peak of ``x`` (1 for silence, or without
+        :attr:`normalize`)."""
+        peak = x.detach().abs().amax(dim=(1, 2), keepdim=True)
+        return torch.where((peak > 0) & self.normalize, peak, torch.ones_like(peak))
+
     def forward(self, x: Tensor) -> Tensor:
         """The restored signal ``(batch, channels, samples)`` of distorted ``x`` (same shape);
         a silent item comes back silent."""
         check_audio(x)
-        if not self.normalize:
-            return self._run(x)
-        peak = x.detach().abs().amax(dim=(1, 2), keepdim=True)
-        scale = torch.where(peak > 0, peak, torch.ones_like(peak))
+        scale = self._scale(x)
         return self._run(x / scale) * scale
 
     @torch.no_grad()
@@ -113,9 +116,7 @@ class Restorer(nn.Module):
         chunk = max(2, round(chunk_s * self.sample_rate))
         overlap = min(round(overlap_s * self.sample_rate), chunk // 2)
         length = x.shape[-1]
-        peak = x.abs().amax(dim=(1, 2), keepdim=True)
-        scale = torch.where(peak > 0, peak, torch.ones_like(peak)) if self.normalize \
-            else torch.ones_like(peak)
+        scale = self._scale(x)
         y = x / scale
         if length <= chunk:
             return self._run(y) * scale
