@@ -7,6 +7,7 @@ from . import (
     estimation,
     functional,
     metrics,
+    modelling,
     nn,
     params,
     pretrained,
@@ -15,5 +16,5 @@ from . import (
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "effects", "encoders", "estimation", "functional", "metrics", "nn", "params",
-           "pretrained", "removal", "__version__"]
+__all__ = ["data", "effects", "encoders", "estimation", "functional", "metrics", "modelling",
+           "nn", "params", "pretrained", "removal", "__version__"]

@@ -57,6 +57,17 @@ def check_audio(x: Tensor, name: str = "x") -> Tensor:
     return x
 
 
+
+def check_audio_pair(first: Tensor, second: Tensor,
+                     names: tuple[str, str] = ("estimate", "target")) -> None:
+    """Check that both are audio (:func:`check_audio`) of the same shape; ``names`` name them in
+    the error messages (the second is checked first)."""
+    check_audio(second, names[1])
+    check_audio(first, names[0])
+    if first.shape != second.shape:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same shape, got "
+                         f"{tuple(first.shape)} and {tuple(second.shape)}")
+
 def check_network_input(x: Tensor, channels: int, dtype: torch.dtype) -> Tensor:
     """:func:`check_audio` for a network's input ``x``: also ``channels`` channels (the
     network's ``audio_channels``) and the network's parameter ``dtype``."""

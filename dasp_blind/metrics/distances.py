@@ -12,21 +12,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._checks import check_audio, check_in_interval, check_int, half_as_float32
+from .._checks import check_audio_pair, check_in_interval, check_int, half_as_float32
 
 #: The MR-STFT resolutions of the BE-AFX evaluation (hops a quarter of each size).
 MRSTFT_FFT_SIZES = (256, 1024, 4096)
 #: Floor of the squared STFT magnitude (auraloss's ``eps``): silence stays finite in the log.
 POWER_FLOOR = 1e-8
-
-
-def _check_audio_pair(estimate: Tensor, target: Tensor) -> None:
-    """Both ``(batch, channels, samples)`` audio (:func:`check_audio`) of the same shape."""
-    check_audio(target, "target")
-    check_audio(estimate, "estimate")
-    if estimate.shape != target.shape:
-        raise ValueError(f"estimate and target must have the same shape, got "
-                         f"{tuple(estimate.shape)} and {tuple(target.shape)}")
 
 
 def _check_fft_sizes(fft_sizes: object) -> tuple[int, ...]:
@@ -76,7 +67,7 @@ def mrstft_distance(estimate: Tensor, target: Tensor,
         ``(batch,)``, ``>= 0``, in the dtype of ``target``; 0 for identical signals, finite for
         silence (the magnitude floor), differentiable w.r.t. both inputs.
     """
-    _check_audio_pair(estimate, target)
+    check_audio_pair(estimate, target)
     sizes = _check_fft_sizes(fft_sizes)
     if target.shape[-1] <= max(sizes) // 2:
         raise ValueError(f"target must hold more than {max(sizes) // 2} samples (half the "
@@ -112,7 +103,7 @@ def esr(estimate: Tensor, target: Tensor, pre_emphasis: float | None = None) -> 
         ``target``. The target energy is floored at the dtype's eps, so a silent target gives
         0 for a silent estimate and a large finite value otherwise; differentiable.
     """
-    _check_audio_pair(estimate, target)
+    check_audio_pair(estimate, target)
     estimate = estimate.to(target.dtype)
     if pre_emphasis is not None:
         c = check_in_interval(pre_emphasis, "pre_emphasis", 0.0, 1.0)

@@ -44,9 +44,8 @@ import scipy.fft
 import torch
 from torch import Tensor
 
-from .._checks import check_bool, check_int, check_sample_rate
+from .._checks import check_audio_pair, check_bool, check_int, check_sample_rate
 from ..functional.units import db_to_gain
-from .distances import _check_audio_pair
 
 #: Number of gammatone bands.
 NUM_BANDS = 40
@@ -228,7 +227,7 @@ def r_nonlin(estimate: Tensor, target: Tensor, sample_rate: float, *,
         device of ``target``. A channel whose reference is silent (every frame below
         :data:`SILENCE_RMS`) gives 1 when the estimate is all zeros too, else 0.
     """
-    _check_audio_pair(estimate, target)
+    check_audio_pair(estimate, target)
     rate = _check_rate(sample_rate)
     ear_weighting = check_bool(ear_weighting, "ear_weighting")
     frame, lag = round(FRAME_S * rate), round(MAX_LAG_S * rate)

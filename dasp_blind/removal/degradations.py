@@ -36,6 +36,7 @@ from .._checks import (
     ParamLike,
     as_batched,
     check_audio,
+    check_audio_pair,
     check_choice,
     check_in_interval,
     check_int,
@@ -147,11 +148,7 @@ def mix(clean: Tensor, degraded: Tensor, alpha: ParamLike) -> Tensor:
     Returns:
         The blend ``(batch, channels, samples)``.
     """
-    check_audio(clean, "clean")
-    check_audio(degraded, "degraded")
-    if clean.shape != degraded.shape:
-        raise ValueError(f"clean and degraded must have the same shape, got "
-                         f"{tuple(clean.shape)} and {tuple(degraded.shape)}")
+    check_audio_pair(degraded, clean, ("degraded", "clean"))
     a = check_range(as_batched(alpha, clean.shape[0], degraded, "alpha"), "alpha", 0.0, 1.0)
     a = a.reshape(-1, 1, 1)
     return a * degraded + (1.0 - a) * clean

@@ -1,0 +1,106 @@
+"""Held-out evaluation of a distortion-removal model against the degraded input and A-SPADE.
+
+Held-out guitar clips (``synthetic_guitar(seconds, rate, seed=1000 + i)``; the training data
+draw their clips from 63-bit seeds derived from the data module's seed, never these) are degraded
+three ways, each over a fixed grid:
+
+* SoX overdrive at the five gains of CEG-OD (:data:`~dasp_blind.removal.PAPER_GAIN_LEVELS_DB`);
+* hard clipping by gain (CEG-HC), at the same five gains;
+* hard clipping to an input SDR (SignalTrain-HC), over :data:`~dasp_blind.removal.EVAL_SDR_DB`.
+
+Each degraded clip is restored by the model (:meth:`Restorer.restore`) and, for hard clipping
+to an input SDR up to ``--aspade-up-to`` dB, by :func:`~dasp_blind.removal.aspade` with the
+clipping threshold given (its best case). Prints, per condition, the median SI-SDR (dB) of the
+input, of the model and of A-SPADE, and the model's median improvement over the input, then a
+JSON line with every clip's numbers. Run::
+
+    python benchmarks/eval_removal.py --model guitar_distortion_removal
+    python benchmarks/eval_removal.py --checkpoint runs/.../last.ckpt --no-aspade
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+from torch import Tensor
+
+from dasp_blind import pretrained
+from dasp_blind.data import synthetic_guitar
+from dasp_blind.metrics import si_sdr
+from dasp_blind.removal import (
+    EVAL_SDR_DB,
+    PAPER_GAIN_LEVELS_DB,
+    aspade,
+    clip_to_sdr,
+    hard_clip,
+    overdrive,
+)
+
+
+def degraded_conditions(clean: Tensor) -> list[tuple[str, float, Tensor, Tensor | None]]:
+    """``(kind, setting, degraded, threshold)`` for every condition of the grid; ``threshold``
+    is the clipping level for the hard-clipping kinds (``None`` for overdrive)."""
+    batch = clean.shape[0]
+    conditions = []
+    for gain in PAPER_GAIN_LEVELS_DB:
+        conditions.append(("overdrive", gain, overdrive(clean, gain), None))
+    for gain in PAPER_GAIN_LEVELS_DB:
+        conditions.append(("hard_clip", gain, hard_clip(clean, gain), torch.ones(batch)))
+    for target in EVAL_SDR_DB:
+        clipped, threshold = clip_to_sdr(clean, target)
+        conditions.append(("clip_to_sdr", target, clipped, threshold))
+    return conditions
+
+
+def load_restorer(model: str | None, checkpoint: str | None) -> torch.nn.Module:
+    """The restorer of a pretrained name or ``.pt`` path, or of a Lightning checkpoint."""
+    if checkpoint is not None:
+        from dasp_blind.removal.module import RemovalModule
+
+        return RemovalModule.load_from_checkpoint(checkpoint, map_location="cpu").restorer.eval()
+    return pretrained.load(model)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a pretrained name or the path of a .pt file")
+    source.add_argument("--checkpoint", help="a Lightning checkpoint of RemovalModule")
+    parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--aspade-up-to", type=float, default=7.0,
+                        help="run A-SPADE on clip_to_sdr conditions up to this input SDR (dB)")
+    parser.add_argument("--no-aspade", action="store_true")
+    args = parser.parse_args()
+    restorer = load_restorer(args.model, args.checkpoint)
+    rate = restorer.sample_rate
+    clean = torch.stack([synthetic_guitar(args.seconds, rate, seed=1000 + i)
+                         for i in range(args.clips)])
+    rows = []
+    print(f"{args.model or args.checkpoint} on {args.clips} held-out guitar clips of "
+          f"{args.seconds:g} s at {rate} Hz; SI-SDR medians (dB)")
+    print("kind          setting   input   model  A-SPADE  model - input")
+    for kind, setting, degraded, threshold in degraded_conditions(clean):
+        with torch.no_grad():
+            restored = restorer.restore(degraded)
+        row = {"kind": kind, "setting": setting,
+               "input": si_sdr(degraded, clean).mean(-1).tolist(),
+               "model": si_sdr(restored, clean).mean(-1).tolist()}
+        if (not args.no_aspade and kind == "clip_to_sdr" and setting <= args.aspade_up_to):
+            declipped = aspade(degraded, rate, threshold, progress=False)
+            row["aspade"] = si_sdr(declipped, clean).mean(-1).tolist()
+        rows.append(row)
+        medians = {key: torch.tensor(row[key]).median().item()
+                   for key in ("input", "model", "aspade") if key in row}
+        gain = (torch.tensor(row["model"]) - torch.tensor(row["input"])).median().item()
+        aspade_text = f"{medians['aspade']:7.2f}" if "aspade" in medians else "      -"
+        print(f"{kind:12s} {setting:6.1f}  {medians['input']:6.2f}  {medians['model']:6.2f}  "
+              f"{aspade_text}  {gain:+7.2f}", flush=True)
+    print(json.dumps({"model": args.model or args.checkpoint, "clips": args.clips,
+                      "seconds": args.seconds, "rate": rate, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Neural effect modelling: networks that learn an audio effect from dry / wet pairs.
+
+* :class:`RNNModel` — the GRU / LSTM amp model of Wright et al. (optionally knob-conditioned),
+  streamable with its state carried, exported to the plugin JSON formats by
+  :func:`save_guitarml` and :func:`save_rtneural`.
+* Losses: :class:`ModellingLoss` (pre-emphasised ESR + DC by default, and L1, MR-STFT,
+  spectrogram MSE), :func:`esr_loss`, :func:`dc_loss`.
+* Pair datasets: :class:`PairFolder` / :class:`PairFiles` (recorded dry / wet files),
+  :class:`IDMTPairs` (IDMT-SMT-Audio-Effects), :class:`SyntheticPairs` (the library's effects on
+  its clip sources).
+"""
+
+from .data import (
+    IDMT_EFFECTS,
+    IDMT_INSTRUMENTS,
+    SYNTHETIC_EFFECTS,
+    IDMTPair,
+    IDMTPairs,
+    PairFiles,
+    PairFolder,
+    SyntheticPairs,
+    estimate_lag,
+    find_pairs,
+)
+from .losses import DEFAULT_TERMS, LOSS_TERMS, ModellingLoss, dc_loss, esr_loss
+from .plugin import save_guitarml, save_rtneural, to_guitarml, to_rtneural
+from .rnn import CELLS, RNNModel
+
+__all__ = ["CELLS", "DEFAULT_TERMS", "IDMT_EFFECTS", "IDMT_INSTRUMENTS", "LOSS_TERMS",
+           "SYNTHETIC_EFFECTS", "IDMTPair", "IDMTPairs", "ModellingLoss", "PairFiles", "PairFolder",
+           "RNNModel", "SyntheticPairs", "dc_loss", "esr_loss", "estimate_lag", "find_pairs",
+           "save_guitarml", "save_rtneural", "to_guitarml", "to_rtneural"]
