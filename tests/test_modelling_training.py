@@ -68,7 +68,6 @@ class _OneBatch(pl.LightningDataModule):
 
 @pytest.mark.parametrize("warm, step", [(20, 100), (0, 0), (7, 64)])
 def test_truncated_bptt_equals_a_plain_loop_of_adam_steps(tmp_path, warm, step):
-    torch.manual_seed(0)
     module = ModellingModule("rnn", TINY_GRU, sample_rate=RATE, lr=1e-2,
                              warmup_samples=warm, update_samples=step)
     module.model.reset_parameters(seeded(1))
@@ -85,7 +84,6 @@ def test_truncated_bptt_equals_a_plain_loop_of_adam_steps(tmp_path, warm, step):
 
 
 def test_fit_exports_weights_and_plugin_files_that_load_back(tmp_path):
-    torch.manual_seed(0)
     module = ModellingModule("rnn", TINY_GRU, sample_rate=RATE, warmup_samples=10,
                              update_samples=200)
     data = ModellingDataModule(effect="overdrive", controls={}, segment_s=0.05,
@@ -114,7 +112,6 @@ def test_fit_exports_weights_and_plugin_files_that_load_back(tmp_path):
 
 
 def test_conditioned_model_learns_from_random_controls(tmp_path):
-    torch.manual_seed(0)
     module = ModellingModule("rnn", {"hidden_size": 4, "num_controls": 2}, sample_rate=RATE,
                              update_samples=100)
     data = ModellingDataModule(effect="overdrive", controls="random", segment_s=0.03,
@@ -128,7 +125,6 @@ def test_conditioned_model_learns_from_random_controls(tmp_path):
 
 
 def test_non_recurrent_models_take_one_step_per_batch(tmp_path):
-    torch.manual_seed(0)
     module = ModellingModule("cafx", {"frame_length": 256, "hop_length": 128, "filters": 4,
                                       "kernel_size": 8, "pool_size": 8, "context": 1},
                              sample_rate=RATE, loss_terms={"l1": 1.0})

@@ -3,6 +3,10 @@
 * :class:`RNNModel` — the GRU / LSTM amp model of Wright et al. (optionally knob-conditioned),
   streamable with its state carried, exported to the plugin JSON formats by
   :func:`save_guitarml` and :func:`save_rtneural`.
+* :class:`TCN` — the causal micro-TCN with FiLM knob conditioning; :class:`Streamer` runs a
+  causal model (RNN or TCN) block by block with its state carried.
+* :class:`SpectrogramTransformer` — an Audio-MAE-style encoder-decoder over log-power STFT
+  patches, resynthesised with the input phase (offline).
 * Losses: :class:`ModellingLoss` (pre-emphasised ESR + DC by default, and L1, MR-STFT,
   spectrogram MSE), :func:`esr_loss`, :func:`dc_loss`.
 * Pair datasets: :class:`PairFolder` / :class:`PairFiles` (recorded dry / wet files),
@@ -25,8 +29,12 @@ from .data import (
 from .losses import DEFAULT_TERMS, LOSS_TERMS, ModellingLoss, dc_loss, esr_loss
 from .plugin import save_guitarml, save_rtneural, to_guitarml, to_rtneural
 from .rnn import CELLS, RNNModel
+from .streaming import Streamer
+from .tcn import TCN
+from .transformer import SpectrogramTransformer
 
 __all__ = ["CELLS", "DEFAULT_TERMS", "IDMT_EFFECTS", "IDMT_INSTRUMENTS", "LOSS_TERMS",
            "SYNTHETIC_EFFECTS", "IDMTPair", "IDMTPairs", "ModellingLoss", "PairFiles", "PairFolder",
-           "RNNModel", "SyntheticPairs", "dc_loss", "esr_loss", "estimate_lag", "find_pairs",
-           "save_guitarml", "save_rtneural", "to_guitarml", "to_rtneural"]
+           "RNNModel", "SpectrogramTransformer", "Streamer", "SyntheticPairs", "TCN", "dc_loss",
+           "esr_loss", "estimate_lag", "find_pairs", "save_guitarml", "save_rtneural",
+           "to_guitarml", "to_rtneural"]

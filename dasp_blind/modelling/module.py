@@ -28,9 +28,12 @@ from ..training.recipe import logged_metrics, run_recipe
 from .losses import PRE_EMPHASIS, ModellingLoss
 from .plugin import save_guitarml, save_rtneural
 from .rnn import RNNModel
+from .tcn import TCN
+from .transformer import SpectrogramTransformer
 
 #: Model classes by name (``model_args`` are their keyword arguments).
-MODELS: dict[str, type[nn.Module]] = {"rnn": RNNModel, "cafx": CRAFx}
+MODELS: dict[str, type[nn.Module]] = {"rnn": RNNModel, "tcn": TCN, "cafx": CRAFx,
+                                        "transformer": SpectrogramTransformer}
 
 
 def build_model(name: str, args: dict[str, Any] | None = None) -> nn.Module:
