@@ -42,7 +42,7 @@ def test_package_data_ships_every_config():
 def test_print_config_of_the_packaged_config_from_any_folder(tmp_path):
     result = run_cli("fit", "--config", "proxy/compressor", "--print_config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "class_path: dasp_blind.training.proxy.CompressorProxyModule" in result.stdout
+    assert "class_path: dasp_blind.modelling.proxy.CompressorProxyModule" in result.stdout
     assert "kernel_size: 13" in result.stdout
     assert os.listdir(tmp_path) == []
 

@@ -13,8 +13,8 @@ from _tolerances import PROXY_GROWTH, assert_within_rounding
 from dasp_blind import pretrained
 from dasp_blind.data.modules import EffectDataModule
 from dasp_blind.effects import Compressor, ProxyCompressor
+from dasp_blind.modelling.proxy import CompressorProxyModule
 from dasp_blind.nn import PROXY_CONTROLS
-from dasp_blind.training.proxy import CompressorProxyModule
 
 SR = 16000
 

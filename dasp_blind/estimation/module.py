@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .. import pretrained
 from ..effects.catalog import EffectSpec
-from ..training.recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import logged_metrics, run_recipe
 from .estimator import HEAD_HIDDEN, EncoderSpec, Estimator
 from .losses import mel_loss, mrstft_loss, mse_q, mse_y
 from .tables import result_rows, write_results

@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from .. import pretrained
 from .._checks import check_choice, check_int, check_non_negative, check_positive
 from ..metrics import esr
+from ..pretrained.recipe import logged_metrics, run_recipe
 from ..removal.crafx import CRAFx
-from ..training.recipe import logged_metrics, run_recipe
 from .losses import PRE_EMPHASIS, ModellingLoss
 from .plugin import save_guitarml, save_rtneural
 from .rnn import RNNModel

@@ -17,7 +17,7 @@ from torch import Tensor
 from .. import pretrained
 from .._checks import check_choice, check_int, check_positive
 from ..metrics import si_sdr
-from ..training.recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import logged_metrics, run_recipe
 from .declipping import aspade
 from .evaluate import item_metrics, result_rows, write_results
 from .losses import LOSSES, removal_loss

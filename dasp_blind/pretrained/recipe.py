@@ -1,4 +1,5 @@
-"""What a training run records next to the weights it exports: its recipe and its metrics."""
+"""What a training run records next to the weights it exports: its recipe and its metrics
+(used by the LightningModules of estimation, removal and modelling; needs no Lightning)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from .. import pretrained
 from ..effects.dynamics import compressor_param_specs
 from ..nn.tcn import PROXY_CONTROLS, TCNCompressorProxy
 from ..params import ParamSpace
-from .recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import logged_metrics, run_recipe
 
 #: Hyperparameters of :class:`CompressorProxyModule` that build the network.
 ARCHITECTURE = ("kernel_size", "num_blocks", "dilation_growth", "channels")

@@ -1,1 +1,0 @@
-"""LightningModules that train the library's networks (imports pytorch-lightning)."""
