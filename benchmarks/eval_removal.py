@@ -16,12 +16,16 @@ JSON line with every clip's numbers. Run::
 
     python benchmarks/eval_removal.py --model guitar_distortion_removal
     python benchmarks/eval_removal.py --checkpoint runs/.../last.ckpt --no-aspade
+
+A-SPADE's scores depend only on the clips, so ``--aspade-cache FILE`` keeps them: read from
+FILE when it holds the same clips, else computed and written there.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -73,11 +77,18 @@ def main() -> None:
     parser.add_argument("--aspade-up-to", type=float, default=7.0,
                         help="run A-SPADE on clip_to_sdr conditions up to this input SDR (dB)")
     parser.add_argument("--no-aspade", action="store_true")
+    parser.add_argument("--aspade-cache", type=Path, default=None,
+                        help="JSON file of A-SPADE's scores on these clips (read or written)")
     args = parser.parse_args()
     restorer = load_restorer(args.model, args.checkpoint)
     rate = restorer.sample_rate
     clean = torch.stack([synthetic_guitar(args.seconds, rate, seed=1000 + i)
                          for i in range(args.clips)])
+    clips_key = {"clips": args.clips, "seconds": args.seconds, "rate": rate}
+    cache = {}
+    if args.aspade_cache is not None and args.aspade_cache.is_file():
+        stored = json.loads(args.aspade_cache.read_text())
+        cache = stored["scores"] if stored["clips_key"] == clips_key else {}
     rows = []
     print(f"{args.model or args.checkpoint} on {args.clips} held-out guitar clips of "
           f"{args.seconds:g} s at {rate} Hz; SI-SDR medians (dB)")
@@ -89,8 +100,11 @@ def main() -> None:
                "input": si_sdr(degraded, clean).mean(-1).tolist(),
                "model": si_sdr(restored, clean).mean(-1).tolist()}
         if (not args.no_aspade and kind == "clip_to_sdr" and setting <= args.aspade_up_to):
-            declipped = aspade(degraded, rate, threshold, progress=False)
-            row["aspade"] = si_sdr(declipped, clean).mean(-1).tolist()
+            key = f"{kind} {setting:g}"
+            if key not in cache:
+                declipped = aspade(degraded, rate, threshold, progress=False)
+                cache[key] = si_sdr(declipped, clean).mean(-1).tolist()
+            row["aspade"] = cache[key]
         rows.append(row)
         medians = {key: torch.tensor(row[key]).median().item()
                    for key in ("input", "model", "aspade") if key in row}
@@ -98,6 +112,8 @@ def main() -> None:
         aspade_text = f"{medians['aspade']:7.2f}" if "aspade" in medians else "      -"
         print(f"{kind:12s} {setting:6.1f}  {medians['input']:6.2f}  {medians['model']:6.2f}  "
               f"{aspade_text}  {gain:+7.2f}", flush=True)
+    if args.aspade_cache is not None and cache:
+        args.aspade_cache.write_text(json.dumps({"clips_key": clips_key, "scores": cache}))
     print(json.dumps({"model": args.model or args.checkpoint, "clips": args.clips,
                       "seconds": args.seconds, "rate": rate, "rows": rows}))
 

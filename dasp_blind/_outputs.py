@@ -86,6 +86,12 @@ def write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
     return _write_atomic(path, overwrite, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_bytes(path: str | Path, data: bytes, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed into place; an existing file
+    raises ``FileExistsError`` unless ``overwrite``."""
+    return _write_atomic(path, overwrite, lambda tmp: tmp.write_bytes(data))
+
+
 def matplotlib_available() -> bool:
     """Whether matplotlib imports (the figures need it; the audio files do not)."""
     try:

@@ -11,6 +11,10 @@
 * ``dasp-blind declip IN OUT`` declips a file with A-SPADE; ``dasp-blind remove IN OUT [--model
   NAME | --checkpoint CKPT]`` restores a distorted file with a trained network
   (:mod:`dasp_blind.cli_removal`).
+* ``dasp-blind export (--model NAME | --checkpoint CKPT) --format FORMAT OUT`` writes an effect
+  model as TorchScript, streaming ONNX or a plugin JSON; ``dasp-blind process (--model NAME |
+  --checkpoint CKPT) IN OUT [--knob VALUE ...]`` runs it on a file
+  (:mod:`dasp_blind.cli_modelling`).
 * ``dasp-blind fit|validate|test --config CONFIG`` runs a LightningCLI on the LightningModule and
   LightningDataModule named in the config: a config shipped in the package by name (e.g.
   ``proxy/compressor``) or a YAML file. Needs the ``train`` extra.
@@ -502,12 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``dasp-blind`` command (one line per subcommand)."""
     from .cli_demo import add_demo
     from .cli_estimate import add_estimate
+    from .cli_modelling import add_export, add_process
     from .cli_removal import add_declip, add_remove
 
     parser = _Parser(prog=PROG, description="Differentiable audio effects: blind estimation of "
                      "effect parameters (a demo, estimate), distortion removal (declip, remove), "
-                     "the effects tour, the effect catalog, effects applied to audio files, and "
-                     "training (LightningCLI).")
+                     "effect models (export, process), the effects tour, the effect catalog, "
+                     "effects applied to audio files, and training (LightningCLI).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_lightning(sub)
     add_demo(sub)
@@ -518,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_estimate(sub)
     add_declip(sub)
     add_remove(sub)
+    add_export(sub)
+    add_process(sub)
     return parser
 
 

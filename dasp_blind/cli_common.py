@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -93,3 +94,50 @@ def check_output(input_path: str, output_path: str, overwrite: bool) -> None:
                                  f"replace it")
     if out.exists():
         raise CLIError("output", f"{output_path!r} exists; pass --overwrite to replace it")
+
+
+def read_input(path: str):
+    """``(channels, samples)`` float32 audio of ``path`` and its rate."""
+    from .data.audio import load_audio
+
+    try:
+        audio, rate = load_audio(path)
+    except (OSError, ValueError) as err:
+        raise CLIError("input", str(err)) from None
+    if audio.shape[-1] == 0:
+        raise CLIError("input", f"{path!r} holds no audio frames")
+    return audio, rate
+
+def write_output(args: argparse.Namespace, audio, rate: int) -> None:
+    """Write ``audio`` ``(channels, samples)`` to ``args.output`` (``--subtype``,
+    ``--overwrite``) and say so on stderr."""
+    from .data.audio import save_audio
+
+    try:
+        save_audio(args.output, audio, rate, overwrite=args.overwrite, subtype=args.subtype)
+    except OSError as err:
+        raise CLIError("output", os_message(err)) from None
+    peak = float(audio.abs().max())
+    note = ""
+    if peak > 1 and args.subtype not in (None, "FLOAT", "DOUBLE"):
+        note = f" (peak {peak:.2f} clipped to 1 by the {args.subtype} subtype)"
+    progress(f"wrote {args.output}{note}")
+
+def check_files(args: argparse.Namespace) -> None:
+    """Refuse to replace a file unless ``--overwrite``; check the output format and subtype."""
+    from .data.audio import audio_format
+
+    check_output(args.input, args.output, args.overwrite)
+    checked("output", audio_format, args.output)
+    checked("--subtype", lambda s: audio_format(args.output, s), args.subtype)
+
+def resample_audio(audio, rate_in: int, rate_out: int):
+    """``(channels, samples)`` float32 audio resampled with soxr (HQ)."""
+    import numpy as np
+    import soxr
+    import torch
+
+    if rate_in == rate_out:
+        return audio
+    data = soxr.resample(audio.numpy().T.astype(np.float64), rate_in, rate_out, quality="HQ")
+    return torch.from_numpy(np.ascontiguousarray(data.T)).float()

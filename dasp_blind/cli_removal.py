@@ -11,7 +11,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .cli_common import CLIError, check_output, checked, load_checkpoint, os_message, progress
+from .cli_common import (
+    CLIError,
+    check_files,
+    checked,
+    load_checkpoint,
+    progress,
+    read_input,
+    resample_audio,
+    write_output,
+)
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -58,52 +67,17 @@ def add_remove(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_remove)
 
 
-def _read(path: str):
-    """``(channels, samples)`` float32 audio of ``path`` and its rate."""
-    from .data.audio import load_audio
-
-    try:
-        audio, rate = load_audio(path)
-    except (OSError, ValueError) as err:
-        raise CLIError("input", str(err)) from None
-    if audio.shape[-1] == 0:
-        raise CLIError("input", f"{path!r} holds no audio frames")
-    return audio, rate
-
-
-def _write(args: argparse.Namespace, audio, rate: int) -> None:
-    from .data.audio import save_audio
-
-    try:
-        save_audio(args.output, audio, rate, overwrite=args.overwrite, subtype=args.subtype)
-    except OSError as err:
-        raise CLIError("output", os_message(err)) from None
-    peak = float(audio.abs().max())
-    note = ""
-    if peak > 1 and args.subtype not in (None, "FLOAT", "DOUBLE"):
-        note = f" (peak {peak:.2f} clipped to 1 by the {args.subtype} subtype)"
-    progress(f"wrote {args.output}{note}")
-
-
-def _check_files(args: argparse.Namespace) -> None:
-    from .data.audio import audio_format
-
-    check_output(args.input, args.output, args.overwrite)
-    checked("output", audio_format, args.output)
-    checked("--subtype", lambda s: audio_format(args.output, s), args.subtype)
-
-
 def run_declip(args: argparse.Namespace) -> int:
     """Read, declip every channel with A-SPADE, write."""
     from ._checks import check_positive
     from .removal import aspade
 
-    _check_files(args)
+    check_files(args)
     threshold = None if args.threshold is None else checked(
         "--threshold", lambda t: check_positive(t, "--threshold"), args.threshold)
-    audio, rate = _read(args.input)
+    audio, rate = read_input(args.input)
     restored = aspade(audio.double()[None], rate, threshold, progress=True)[0].float()
-    _write(args, restored, rate)
+    write_output(args, restored, rate)
     return 0
 
 
@@ -128,37 +102,25 @@ def load_restorer(args: argparse.Namespace) -> tuple[Any, str]:
     return model.eval(), name
 
 
-def _resample(audio, rate_in: int, rate_out: int):
-    """``(channels, samples)`` float32 audio resampled with soxr (HQ)."""
-    import numpy as np
-    import soxr
-    import torch
-
-    if rate_in == rate_out:
-        return audio
-    data = soxr.resample(audio.numpy().T.astype(np.float64), rate_in, rate_out, quality="HQ")
-    return torch.from_numpy(np.ascontiguousarray(data.T)).float()
-
-
 def run_remove(args: argparse.Namespace) -> int:
     """Read, resample to the network's rate, restore each channel, resample back, write."""
     import torch
 
     from ._checks import check_positive
 
-    _check_files(args)
+    check_files(args)
     chunk_s = checked("--chunk-s", lambda c: check_positive(c, "--chunk-s"), args.chunk_s)
     restorer, name = load_restorer(args)
-    audio, rate = _read(args.input)
+    audio, rate = read_input(args.input)
     model_rate = int(restorer.sample_rate)
-    x = _resample(audio, rate, model_rate)
+    x = resample_audio(audio, rate, model_rate)
     progress(f"{name}: {x.shape[0]} channel(s), {x.shape[-1] / model_rate:.1f} s at "
              f"{model_rate} Hz")
     restored = restorer.restore(x[:, None], chunk_s=chunk_s, overlap_s=min(1.0, chunk_s / 2),
                                 progress=x.shape[-1] > chunk_s * model_rate)[:, 0]
-    out = _resample(restored, model_rate, rate)[..., :audio.shape[-1]]
+    out = resample_audio(restored, model_rate, rate)[..., :audio.shape[-1]]
     out = torch.nn.functional.pad(out, (0, audio.shape[-1] - out.shape[-1]))
-    _write(args, out, rate)
+    write_output(args, out, rate)
     return 0
 
 

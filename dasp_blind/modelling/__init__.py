@@ -7,6 +7,8 @@
   causal model (RNN or TCN) block by block with its state carried.
 * :class:`SpectrogramTransformer` — an Audio-MAE-style encoder-decoder over log-power STFT
   patches, resynthesised with the input phase (offline).
+* Export: :func:`export_torchscript`, :func:`export_onnx` (state in and out, for streaming
+  hosts), the plugin JSONs, or any of :data:`EXPORT_FORMATS` with :func:`export_model`.
 * Losses: :class:`ModellingLoss` (pre-emphasised ESR + DC by default, and L1, MR-STFT,
   spectrogram MSE), :func:`esr_loss`, :func:`dc_loss`.
 * Pair datasets: :class:`PairFolder` / :class:`PairFiles` (recorded dry / wet files),
@@ -26,6 +28,13 @@ from .data import (
     estimate_lag,
     find_pairs,
 )
+from .export import (
+    EXPORT_FORMATS,
+    export_formats,
+    export_model,
+    export_onnx,
+    export_torchscript,
+)
 from .losses import DEFAULT_TERMS, LOSS_TERMS, ModellingLoss, dc_loss, esr_loss
 from .plugin import save_guitarml, save_rtneural, to_guitarml, to_rtneural
 from .rnn import CELLS, RNNModel
@@ -33,8 +42,9 @@ from .streaming import Streamer
 from .tcn import TCN
 from .transformer import SpectrogramTransformer
 
-__all__ = ["CELLS", "DEFAULT_TERMS", "IDMT_EFFECTS", "IDMT_INSTRUMENTS", "LOSS_TERMS",
-           "SYNTHETIC_EFFECTS", "IDMTPair", "IDMTPairs", "ModellingLoss", "PairFiles", "PairFolder",
-           "RNNModel", "SpectrogramTransformer", "Streamer", "SyntheticPairs", "TCN", "dc_loss",
-           "esr_loss", "estimate_lag", "find_pairs", "save_guitarml", "save_rtneural",
-           "to_guitarml", "to_rtneural"]
+__all__ = ["CELLS", "DEFAULT_TERMS", "EXPORT_FORMATS", "IDMT_EFFECTS", "IDMT_INSTRUMENTS",
+           "LOSS_TERMS", "SYNTHETIC_EFFECTS", "IDMTPair", "IDMTPairs", "ModellingLoss", "PairFiles",
+           "PairFolder", "RNNModel", "SpectrogramTransformer", "Streamer", "SyntheticPairs", "TCN",
+           "dc_loss", "esr_loss", "estimate_lag", "export_formats", "export_model", "export_onnx",
+           "export_torchscript", "find_pairs", "save_guitarml", "save_rtneural", "to_guitarml",
+           "to_rtneural"]
