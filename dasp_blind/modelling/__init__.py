@@ -35,6 +35,7 @@ from .export import (
     export_onnx,
     export_torchscript,
 )
+from .gru_kernel import use_fused_gru
 from .losses import DEFAULT_TERMS, LOSS_TERMS, ModellingLoss, dc_loss, esr_loss
 from .plugin import save_guitarml, save_rtneural, to_guitarml, to_rtneural
 from .rnn import CELLS, RNNModel
@@ -47,4 +48,4 @@ __all__ = ["CELLS", "DEFAULT_TERMS", "EXPORT_FORMATS", "IDMT_EFFECTS", "IDMT_INS
            "PairFolder", "RNNModel", "SpectrogramTransformer", "Streamer", "SyntheticPairs", "TCN",
            "dc_loss", "esr_loss", "estimate_lag", "export_formats", "export_model", "export_onnx",
            "export_torchscript", "find_pairs", "save_guitarml", "save_rtneural", "to_guitarml",
-           "to_rtneural"]
+           "to_rtneural", "use_fused_gru"]

@@ -25,6 +25,11 @@ Streaming: :meth:`RNNModel.forward_with_state` takes and returns the recurrent s
 tensor, so that consecutive blocks processed with the state carried give exactly the output of
 the whole signal at once; :meth:`RNNModel.forward` starts from the zero state. Both compile with
 ``torch.jit.script`` (the argument checks run in eager mode only).
+
+Speed: in eager mode on the CPU a GRU runs in the fused compiled kernels of
+:mod:`~dasp_blind.modelling.gru_kernel` (``nn.GRU``'s own CPU kernels make 44 small operator
+calls per sample); a scripted model, other devices and the LSTM run ``rec`` itself.
+``use_fused_gru(False)`` switches the kernels off.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from .._checks import (
     check_range,
     check_tensor,
 )
+from .gru_kernel import gru_layer
 
 #: Recurrent cells :class:`RNNModel` builds.
 CELLS = ("gru", "lstm")
@@ -205,12 +211,21 @@ class RNNModel(nn.Module):
 
     def _recur(self, steps: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         """Run ``rec`` over ``steps`` ``(batch, samples, inputs)`` from the one-tensor
-        ``state``."""
+        ``state``. A GRU runs in the fused CPU kernels where they apply (eager mode only:
+        :func:`~dasp_blind.modelling.gru_kernel.gru_layer`)."""
         if self.lstm:
             hidden, (h, c) = self.rec(steps, (state[0].contiguous(), state[1].contiguous()))
             return hidden, torch.stack([h, c])
+        if not torch.jit.is_scripting():
+            return self._recur_eager(steps, state)
         hidden, h = self.rec(steps, state.contiguous())
         return hidden, h
+
+    @torch.jit.unused
+    def _recur_eager(self, steps: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """The GRU through :func:`~dasp_blind.modelling.gru_kernel.gru_layer` (the fused
+        kernels, or ``rec`` itself where they do not apply)."""
+        return gru_layer(self.rec, steps, state.contiguous())
 
     @torch.jit.unused
     def _check_inputs(self, x: Tensor, controls: Tensor | None, state: Tensor | None) -> None:
