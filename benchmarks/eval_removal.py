@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 import torch
@@ -106,9 +107,9 @@ def main() -> None:
                 cache[key] = si_sdr(declipped, clean).mean(-1).tolist()
             row["aspade"] = cache[key]
         rows.append(row)
-        medians = {key: torch.tensor(row[key]).median().item()
+        medians = {key: statistics.median(row[key])
                    for key in ("input", "model", "aspade") if key in row}
-        gain = (torch.tensor(row["model"]) - torch.tensor(row["input"])).median().item()
+        gain = statistics.median(m - i for m, i in zip(row["model"], row["input"], strict=True))
         aspade_text = f"{medians['aspade']:7.2f}" if "aspade" in medians else "      -"
         print(f"{kind:12s} {setting:6.1f}  {medians['input']:6.2f}  {medians['model']:6.2f}  "
               f"{aspade_text}  {gain:+7.2f}", flush=True)

@@ -47,6 +47,10 @@ def add_declip(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_declip)
 
 
+#: The shipped restorer ``remove`` uses without ``--model`` or ``--checkpoint``.
+DEFAULT_MODEL = "guitar_distortion_removal"
+
+
 def add_remove(sub: argparse._SubParsersAction) -> None:
     """``dasp-blind remove``."""
     p = sub.add_parser(
@@ -56,10 +60,10 @@ def add_remove(sub: argparse._SubParsersAction) -> None:
                     "cross-fades (progress on stderr for long files) and resampled back to the "
                     "file's rate.")
     _add_output_options(p)
-    source = p.add_mutually_exclusive_group(required=True)
+    source = p.add_mutually_exclusive_group()
     source.add_argument("--model", default=None,
-                        help="shipped weights (dasp-blind pretrained; none ship yet) or the path "
-                             "of an exported removal_*.pt")
+                        help=f"shipped weights (dasp-blind pretrained; default {DEFAULT_MODEL}) "
+                             f"or the path of an exported removal_*.pt")
     source.add_argument("--checkpoint", default=None,
                         help="a Lightning checkpoint of RemovalModule (needs the train extra)")
     p.add_argument("--chunk-s", type=float, default=30.0,
@@ -91,7 +95,7 @@ def load_restorer(args: argparse.Namespace) -> tuple[Any, str]:
         return module.restorer.eval(), args.checkpoint
     from . import pretrained
 
-    name = args.model
+    name = args.model or DEFAULT_MODEL
     try:
         model = pretrained.load(name)
     except (OSError, ValueError) as err:

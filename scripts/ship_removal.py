@@ -5,9 +5,10 @@
     python scripts/ship_removal.py CKPT NAME --eval eval.txt --command "dasp-blind fit ..."
 
 The metrics recorded are, per degradation and setting of the evaluation grid, the medians over
-the held-out clips of the SI-SDR (dB) of the degraded input, of the network and, where it was
-run, of A-SPADE. The weights go to ``dasp_blind/pretrained/NAME.pt`` with their sidecar; an
-existing entry is replaced only with ``--overwrite``.
+the held-out clips of the SI-SDR (dB) of the degraded input, of the network, of the network's
+improvement and, where it was run, of A-SPADE. The weights go to
+``dasp_blind/pretrained/NAME.pt`` with their sidecar; an existing entry is replaced only with
+``--overwrite``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,15 @@ PRETRAINED = Path(pretrained.__file__).resolve().parent
 
 
 def grid_metrics(evaluation: dict) -> dict:
-    """``{"<kind> <setting>": {"input": median, "model": median[, "aspade": median]}}`` (dB)."""
+    """``{"<kind> <setting>": {"input": median, "model": median, "improvement": median[,
+    "aspade": median]}}`` (dB; the improvement is the median of the per-clip differences)."""
     table = {}
     for row in evaluation["rows"]:
         key = f"{row['kind']} {row['setting']:g}"
         table[key] = {name: round(statistics.median(row[name]), 2)
                       for name in ("input", "model", "aspade") if name in row}
+        table[key]["improvement"] = round(statistics.median(
+            m - i for m, i in zip(row["model"], row["input"], strict=True)), 2)
     return table
 
 

@@ -72,8 +72,6 @@ def test_declip_and_remove_refuse_to_overwrite(files, tmp_path):
     result = run_cli("declip", str(files / "clipped.wav"), str(tmp_path / "o.wav"),
                      "--threshold", "-1", cwd=tmp_path)
     assert_one_line_error(result, "--threshold")
-    result = run_cli("remove", str(files / "clipped.wav"), str(tmp_path / "o.wav"), cwd=tmp_path)
-    assert "--model" in assert_one_line_error(result, None)  # no removal weights ship yet
     result = run_cli("remove", str(files / "clipped.wav"), str(tmp_path / "o.wav"),
                      "--model", "compressor_proxy", cwd=tmp_path)
     assert "not a distortion-removal network" in assert_one_line_error(result, "--model")
@@ -87,6 +85,17 @@ def reference_removal(path, restorer: Restorer, chunk_s: float) -> np.ndarray:
     restored = restorer.eval().restore(x, chunk_s=chunk_s, overlap_s=min(1.0, chunk_s / 2))
     back = soxr.resample(restored[:, 0].double().numpy().T, 16000, rate, quality="HQ")
     return back[:data.shape[0]]
+
+
+def test_remove_uses_the_shipped_restorer_by_default(files, tmp_path):
+    out = tmp_path / "restored.wav"
+    result = run_cli("remove", str(files / "clipped.wav"), str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "guitar_distortion_removal" in result.stderr
+    restored, _ = sf.read(out, always_2d=True)
+    expected = reference_removal(files / "clipped.wav",
+                                 pretrained.load("guitar_distortion_removal"), 30.0)
+    np.testing.assert_allclose(restored, expected, atol=1e-4 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("chunk_s", [30.0, 0.1])

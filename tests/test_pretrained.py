@@ -352,3 +352,21 @@ def test_cli_lists_the_shipped_weights_with_their_metrics():
     line = next(line for line in lines if line.startswith("compressor_proxy:"))
     assert "TCNCompressorProxy at 44100 Hz" in line and "mae 0.0194" in line
     assert "128 held-out 1 s" in line
+
+
+def test_shipped_restorer_improves_unseen_distorted_guitar():
+    """The shipped distortion-removal network on held-out guitar clips (seeds the training data
+    never draw): every clip's SI-SDR rises by more than 2 dB for overdrive and hard clipping
+    (measured 6.2-11.5 dB, 4.4-5.1 dB and 4.0-5.4 dB for the three cases below; the sidecar
+    records the medians over the whole grid)."""
+    from dasp_blind.data import synthetic_guitar
+    from dasp_blind.metrics import si_sdr
+    from dasp_blind.removal import Restorer, clip_to_sdr, hard_clip, overdrive
+
+    restorer = pretrained.load("guitar_distortion_removal")
+    assert isinstance(restorer, Restorer) and restorer.sample_rate == 16000
+    clean = torch.stack([synthetic_guitar(2.0, 16000, seed=s) for s in (2000, 2001, 2002)])
+    for degraded in (overdrive(clean, 35.0), hard_clip(clean, 35.0), clip_to_sdr(clean, 10.0)[0]):
+        with torch.no_grad():
+            gain = si_sdr(restorer(degraded), clean) - si_sdr(degraded, clean)
+        assert (gain > 2.0).all(), gain
