@@ -1,0 +1,74 @@
+"""Ship a trained effect model: save a ModellingModule checkpoint's model through
+``dasp_blind.pretrained`` with its recipe and the held-out metrics of ``eval_modelling.py``, and
+(for a GRU / LSTM) its plugin files.
+
+    python benchmarks/eval_modelling.py --checkpoint CKPT --effect overdrive > eval.txt
+    python scripts/ship_modelling.py CKPT NAME --eval eval.txt --command "dasp-blind fit ..."
+
+The weights go to ``dasp_blind/pretrained/NAME.pt`` with their sidecar, the plugin files to
+``dasp_blind/pretrained/plugins/NAME.guitarml.json`` and ``NAME.rtneural.json``; existing files
+are replaced only with ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from dasp_blind import pretrained
+from dasp_blind.modelling import RNNModel, save_guitarml, save_rtneural
+from dasp_blind.modelling.module import ModellingModule
+
+PRETRAINED = Path(pretrained.__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("name")
+    parser.add_argument("--eval", required=True,
+                        help="the output of benchmarks/eval_modelling.py (its last line is JSON)")
+    parser.add_argument("--command", required=True, help="the training command, for the recipe")
+    parser.add_argument("--notes", default="", help="free text added to the recipe")
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args()
+    evaluation = json.loads(Path(args.eval).read_text().strip().splitlines()[-1])
+    module = ModellingModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
+    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    hp = module.hparams
+    data = {k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items()
+            if not k.startswith("_")}
+    recipe = {"command": args.command, "data": data, "steps": int(checkpoint["global_step"]),
+              "seed": 0, "loss_terms": dict(module.loss.terms), "lr": hp.lr,
+              "weight_decay": hp.weight_decay, "warmup_samples": hp.warmup_samples,
+              "update_samples": hp.update_samples, "epochs": int(checkpoint["epoch"]) + 1,
+              "machine": f"{platform.machine()}, torch {torch.__version__}, CPU",
+              "date": datetime.date.today().isoformat(), "notes": args.notes}
+    metrics = {"measured_on": (f"{evaluation['clips']} held-out clips of "
+                               f"{evaluation['seconds']:g} s at {evaluation['rate']} Hz per "
+                               f"source (synthetic guitar seeds 1000+, synthetic music seed "
+                               f"1000) through the library's {evaluation['effect']} at "
+                               f"{evaluation['controls']}, benchmarks/eval_modelling.py"),
+               **{f"{source}_{key}": round(value, 5)
+                  for source, values in evaluation["sources"].items()
+                  for key, value in values.items() if not key.endswith("per_clip")}}
+    model = module.model.eval()
+    path = pretrained.save(model, PRETRAINED / f"{args.name}.pt",
+                           init_args=dict(hp.model_args or {}), sample_rate=hp.sample_rate,
+                           recipe=recipe, metrics=metrics, overwrite=args.overwrite)
+    print(f"wrote {path} and its sidecar")
+    if isinstance(model, RNNModel) and model.pre_hidden == 0:
+        plugins = PRETRAINED / "plugins"
+        for suffix, save in (("guitarml", save_guitarml), ("rtneural", save_rtneural)):
+            written = save(model, plugins / f"{args.name}.{suffix}.json", hp.sample_rate,
+                           overwrite=args.overwrite)
+            print(f"wrote {written}")
+
+
+if __name__ == "__main__":
+    main()
