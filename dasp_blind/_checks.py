@@ -58,6 +58,33 @@ def check_audio(x: Tensor, name: str = "x") -> Tensor:
 
 
 
+def check_controls(controls: object, num_controls: int, batch: int, samples: int,
+                   per_sample: bool = True) -> None:
+    """Check the knob values of an effect model: ``None`` when ``num_controls`` is 0, else a
+    finite tensor of values in ``[0, 1]`` of shape ``(batch, num_controls)`` or (with
+    ``per_sample``) ``(batch, num_controls, samples)``; a ``ValueError`` naming ``controls``
+    otherwise."""
+    if num_controls == 0:
+        if controls is not None:
+            shown = (f"a tensor of shape {tuple(controls.shape)}"
+                     if isinstance(controls, Tensor) else type(controls).__name__)
+            raise ValueError(f"controls must be None for a model without controls "
+                             f"(num_controls=0), got {shown}")
+        return
+    shapes = [(batch, num_controls)]
+    allowed = f"(batch={batch}, num_controls={num_controls})"
+    if per_sample:
+        shapes.append((batch, num_controls, samples))
+        allowed += f" or (batch={batch}, num_controls={num_controls}, samples={samples})"
+    if controls is None:
+        raise ValueError(f"controls are required (num_controls={num_controls}): pass a tensor "
+                         f"of shape {allowed}")
+    check_tensor(controls, "controls", allowed)
+    if tuple(controls.shape) not in shapes:
+        raise ValueError(f"controls must have shape {allowed}, got {tuple(controls.shape)}")
+    check_range(controls, "controls", 0.0, 1.0)
+
+
 def check_audio_pair(first: Tensor, second: Tensor,
                      names: tuple[str, str] = ("estimate", "target")) -> None:
     """Check that both are audio (:func:`check_audio`) of the same shape; ``names`` name them in

@@ -42,9 +42,9 @@ from torch import Tensor, nn
 from .._checks import (
     check_bool,
     check_choice,
+    check_controls,
     check_int,
     check_network_input,
-    check_range,
     check_tensor,
 )
 from .gru_kernel import gru_layer
@@ -231,23 +231,7 @@ class RNNModel(nn.Module):
     def _check_inputs(self, x: Tensor, controls: Tensor | None, state: Tensor | None) -> None:
         check_network_input(x, 1, self.lin.weight.dtype)
         batch, samples = x.shape[0], x.shape[-1]
-        if self.num_controls == 0:
-            if controls is not None:
-                raise ValueError("controls must be None for a model without controls "
-                                 f"(num_controls=0), got a tensor of shape "
-                                 f"{tuple(controls.shape)}")
-        else:
-            allowed = (f"(batch={batch}, num_controls={self.num_controls}) or "
-                       f"(batch={batch}, num_controls={self.num_controls}, samples={samples})")
-            if controls is None:
-                raise ValueError(f"controls are required (num_controls={self.num_controls}): "
-                                 f"pass a tensor of shape {allowed}")
-            check_tensor(controls, "controls", allowed)
-            if tuple(controls.shape) not in ((batch, self.num_controls),
-                                             (batch, self.num_controls, samples)):
-                raise ValueError(f"controls must have shape {allowed}, got "
-                                 f"{tuple(controls.shape)}")
-            check_range(controls, "controls", 0.0, 1.0)
+        check_controls(controls, self.num_controls, batch, samples)
         if state is not None:
             expected = tuple(self.initial_state(batch, device=torch.device("meta")).shape)
             if not isinstance(state, Tensor) or tuple(state.shape) != expected:

@@ -61,10 +61,9 @@ from torch import Tensor, nn
 from .._checks import (
     check_batchnorm_batch,
     check_choice,
+    check_controls,
     check_int,
     check_network_input,
-    check_range,
-    check_tensor,
 )
 from ..nn.tcn import TCNBlock, conditioning_mlp, dilated_conv1d, receptive_field
 
@@ -315,24 +314,9 @@ class TCN(nn.Module):
         """``controls`` as the model needs them: ``None`` without knobs, else finite values in
         ``[0, 1]`` of shape ``(batch, num_controls)`` or (unless ``constant``)
         ``(batch, num_controls, samples)``."""
-        if self.num_controls == 0:
-            if controls is not None:
-                raise ValueError("controls must be None for a model without controls "
-                                 f"(num_controls=0), got {_shown(controls)}")
-            return
-        shapes = [(batch, self.num_controls)]
-        allowed = f"(batch={batch}, num_controls={self.num_controls})"
-        if not constant:
-            shapes.append((batch, self.num_controls, samples))
-            allowed += (f" or (batch={batch}, num_controls={self.num_controls}, "
-                        f"samples={samples})")
+        check_controls(controls, self.num_controls, batch, samples, per_sample=not constant)
         if controls is None:
-            raise ValueError(f"controls are required (num_controls={self.num_controls}): "
-                             f"pass a tensor of shape {allowed}")
-        check_tensor(controls, "controls", allowed)
-        if tuple(controls.shape) not in shapes:
-            raise ValueError(f"controls must have shape {allowed}, got {tuple(controls.shape)}")
-        check_range(controls, "controls", 0.0, 1.0)
+            return
         rows = batch if controls.dim() == 2 else batch * samples
         check_batchnorm_batch(self.training, rows, "controls")
 
@@ -349,12 +333,6 @@ def _check_widths(hidden: Sequence[int]) -> tuple[int, ...]:
         raise ValueError(f"cond_hidden must be a non-empty sequence of integers >= 1, got "
                          f"{hidden!r}")
     return tuple(check_int(width, f"cond_hidden[{i}]", low=1) for i, width in enumerate(hidden))
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
-    return type(value).__name__
 
 
 __all__ = ["OUTPUTS", "TCN"]
