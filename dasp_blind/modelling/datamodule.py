@@ -57,7 +57,9 @@ class ModellingDataModule(pl.LightningDataModule):
         segment_s: length of the items in seconds (Wright et al.: 0.5 s).
         sample_rate: rate of the items in Hz.
         batch_size: items per batch.
-        train_items, val_items, test_items: synthetic items per split.
+        train_items: synthetic training items.
+        val_items: synthetic validation items.
+        test_items: synthetic test items.
         num_workers: DataLoader workers.
         seed: base seed of the synthetic splits and of the shuffling.
         redraw: synthetic training pairs: new clips and controls every epoch.

@@ -203,7 +203,8 @@ class TCN(nn.Module):
 
         Args:
             batch: items.
-            device, dtype: of the state (default: the model's).
+            device: of the state (default: the model's).
+            dtype: of the state (default: the model's).
             controls: ``(batch, num_controls)``, the knobs the silence was heard with;
                 required exactly when ``num_controls > 0`` (the rest state depends on them).
 
