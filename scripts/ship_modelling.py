@@ -12,13 +12,9 @@ are replaced only with ``--overwrite``.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import platform
 from pathlib import Path
 
-import torch
+from _shipping import load, parse_args
 
 from dasp_blind import pretrained
 from dasp_blind.modelling import RNNModel, save_guitarml, save_rtneural
@@ -28,27 +24,11 @@ PRETRAINED = Path(pretrained.__file__).resolve().parent
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint")
-    parser.add_argument("name")
-    parser.add_argument("--eval", required=True,
-                        help="the output of benchmarks/eval_modelling.py (its last line is JSON)")
-    parser.add_argument("--command", required=True, help="the training command, for the recipe")
-    parser.add_argument("--notes", default="", help="free text added to the recipe")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args()
-    evaluation = json.loads(Path(args.eval).read_text().strip().splitlines()[-1])
-    module = ModellingModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
-    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    args = parse_args(__doc__.splitlines()[0], "benchmarks/eval_modelling.py")
+    module, evaluation, recipe = load(args, ModellingModule)
     hp = module.hparams
-    data = {k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items()
-            if not k.startswith("_")}
-    recipe = {"command": args.command, "data": data, "steps": int(checkpoint["global_step"]),
-              "seed": 0, "loss_terms": dict(module.loss.terms), "lr": hp.lr,
-              "weight_decay": hp.weight_decay, "warmup_samples": hp.warmup_samples,
-              "update_samples": hp.update_samples, "epochs": int(checkpoint["epoch"]) + 1,
-              "machine": f"{platform.machine()}, torch {torch.__version__}, CPU",
-              "date": datetime.date.today().isoformat(), "notes": args.notes}
+    recipe.update(loss_terms=dict(module.loss.terms), lr=hp.lr, weight_decay=hp.weight_decay,
+                  warmup_samples=hp.warmup_samples, update_samples=hp.update_samples)
     metrics = {"measured_on": (f"{evaluation['clips']} held-out clips of "
                                f"{evaluation['seconds']:g} s at {evaluation['rate']} Hz per "
                                f"source (synthetic guitar seeds 1000+, synthetic music seed "

@@ -13,14 +13,10 @@ improvement and, where it was run, of A-SPADE. The weights go to
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import platform
 import statistics
 from pathlib import Path
 
-import torch
+from _shipping import load, parse_args
 
 from dasp_blind import pretrained
 from dasp_blind.removal.module import RemovalModule
@@ -42,26 +38,10 @@ def grid_metrics(evaluation: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint")
-    parser.add_argument("name")
-    parser.add_argument("--eval", required=True,
-                        help="the output of benchmarks/eval_removal.py (its last line is JSON)")
-    parser.add_argument("--command", required=True, help="the training command, for the recipe")
-    parser.add_argument("--notes", default="", help="free text added to the recipe")
-    parser.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args()
-    evaluation = json.loads(Path(args.eval).read_text().strip().splitlines()[-1])
-    module = RemovalModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
-    checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    args = parse_args(__doc__.splitlines()[0], "benchmarks/eval_removal.py")
+    module, evaluation, recipe = load(args, RemovalModule)
     hp = module.hparams
-    datamodule = {k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items()
-                  if not k.startswith("_")}
-    recipe = {"command": args.command, "data": datamodule, "steps":
-              int(checkpoint["global_step"]), "seed": 0, "loss": hp.loss, "lr": hp.lr,
-              "patience": hp.patience, "epochs": int(checkpoint["epoch"]) + 1,
-              "machine": f"{platform.machine()}, torch {torch.__version__}, CPU",
-              "date": datetime.date.today().isoformat(), "notes": args.notes}
+    recipe.update(loss=hp.loss, lr=hp.lr, patience=hp.patience)
     metrics = {"measured_on": (f"{evaluation['clips']} held-out synthetic-guitar clips "
                                f"(synthetic_guitar seeds 1000+) of {evaluation['seconds']:g} s "
                                f"at {evaluation['rate']} Hz, benchmarks/eval_removal.py; "
