@@ -28,15 +28,17 @@ def main() -> None:
     module, evaluation, recipe = load(args, ModellingModule)
     hp = module.hparams
     recipe.update(loss_terms=dict(module.loss.terms), lr=hp.lr, weight_decay=hp.weight_decay,
-                  warmup_samples=hp.warmup_samples, update_samples=hp.update_samples)
+                  warmup_samples=hp.warmup_samples, update_samples=hp.update_samples,
+                  grad_clip=hp.get("grad_clip", 0.0))
     metrics = {"measured_on": (f"{evaluation['clips']} held-out clips of "
                                f"{evaluation['seconds']:g} s at {evaluation['rate']} Hz per "
                                f"source (synthetic guitar seeds 1000+, synthetic music seed "
                                f"1000) through the library's {evaluation['effect']} at "
-                               f"{evaluation['controls']}, benchmarks/eval_modelling.py"),
-               **{f"{source}_{key}": round(value, 5)
+                               f"{evaluation['controls']} ({evaluation['direction']}), "
+                               f"benchmarks/eval_modelling.py"),
+               **{f"{source}_{key}": round(value, 5) if isinstance(value, float) else value
                   for source, values in evaluation["sources"].items()
-                  for key, value in values.items() if not key.endswith("per_clip")}}
+                  for key, value in values.items() if "_per_" not in key}}
     model = module.model.eval()
     path = pretrained.save(model, PRETRAINED / f"{args.name}.pt",
                            init_args=dict(hp.model_args or {}), sample_rate=hp.sample_rate,

@@ -36,9 +36,11 @@ def batch_of(samples: int, seed: int) -> dict[str, torch.Tensor]:
     return {"input": x, "target": torch.tanh(4 * x)}
 
 
-def plain_tbptt(model: RNNModel, batch, warm: int, step: int, lr: float) -> RNNModel:
+def plain_tbptt(model: RNNModel, batch, warm: int, step: int, lr: float,
+                clip: float = 0.0) -> RNNModel:
     """Wright's training loop written out: warm-up without gradients, then an Adam step on the
-    loss of every ``step`` samples with the state detached in between."""
+    loss of every ``step`` samples with the state detached in between (the gradients' norm
+    clipped to ``clip`` first when it is positive)."""
     model = copy.deepcopy(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
     loss_fn = ModellingLoss()
@@ -52,6 +54,8 @@ def plain_tbptt(model: RNNModel, batch, warm: int, step: int, lr: float) -> RNNM
         loss = loss_fn(out, y[..., start:start + step])
         optimizer.zero_grad()
         loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         state = state.detach()
     return model
@@ -66,10 +70,11 @@ class _OneBatch(pl.LightningDataModule):
         return torch.utils.data.DataLoader([self.batch], batch_size=None)
 
 
-@pytest.mark.parametrize("warm, step", [(20, 100), (0, 0), (7, 64)])
-def test_truncated_bptt_equals_a_plain_loop_of_adam_steps(tmp_path, warm, step):
+@pytest.mark.parametrize("warm, step, clip", [(20, 100, 0.0), (0, 0, 0.0), (7, 64, 0.0),
+                                              (20, 100, 0.05)])
+def test_truncated_bptt_equals_a_plain_loop_of_adam_steps(tmp_path, warm, step, clip):
     module = ModellingModule("rnn", TINY_GRU, sample_rate=RATE, lr=1e-2,
-                             warmup_samples=warm, update_samples=step)
+                             warmup_samples=warm, update_samples=step, grad_clip=clip)
     module.model.reset_parameters(seeded(1))
     start = copy.deepcopy(module.model)
     batch = batch_of(400, seed=2)
@@ -77,7 +82,10 @@ def test_truncated_bptt_equals_a_plain_loop_of_adam_steps(tmp_path, warm, step):
     run.fit(module, _OneBatch(batch))
     updates = math.ceil((400 - warm) / (step or 400))
     assert run.global_step == updates
-    expected = plain_tbptt(start, batch, warm, step or 400, lr=1e-2)
+    expected = plain_tbptt(start, batch, warm, step or 400, lr=1e-2, clip=clip)
+    if clip:  # the clip is active: without it the weights end elsewhere
+        unclipped = plain_tbptt(start, batch, warm, step or 400, lr=1e-2)
+        assert (unclipped.lin.weight - expected.lin.weight).abs().max() > 1e-4
     for (name, got), (_, want) in zip(module.model.state_dict().items(),
                                       expected.state_dict().items(), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
@@ -170,6 +178,7 @@ def test_data_module_arguments(kwargs, match):
     ({"model": "wavenet"}, "model"),
     ({"lr": 0.0}, "lr"),
     ({"update_samples": -1}, "update_samples"),
+    ({"grad_clip": -1.0}, "grad_clip"),
     ({"loss_terms": {"mse": 1.0}}, "terms"),
 ])
 def test_module_arguments(kwargs, match):

@@ -80,12 +80,16 @@ class ModellingModule(pl.LightningModule):
             200), also left out of the logged metrics.
         update_samples: samples per truncated-BPTT update of a recurrent model (Wright: 1000);
             0 back-propagates through the whole segment.
+        grad_clip: ``> 0``: the gradients' global norm is clipped to it before every update
+            (a guard for conditioned models, whose loud settings can blow a step up); ``0``
+            (Wright's recipe) leaves them alone.
     """
 
     def __init__(self, model: str = "rnn", model_args: dict[str, Any] | None = None,
                  sample_rate: int = 44100, loss_terms: dict[str, float] | None = None,
                  lr: float = 5e-3, weight_decay: float = 1e-4, patience: int = 5,
-                 warmup_samples: int = 200, update_samples: int = 1000):
+                 warmup_samples: int = 200, update_samples: int = 1000,
+                 grad_clip: float = 0.0):
         super().__init__()
         check_int(sample_rate, "sample_rate", low=1)
         check_positive(lr, "lr")
@@ -93,6 +97,7 @@ class ModellingModule(pl.LightningModule):
         check_int(patience, "patience", low=0)
         check_int(warmup_samples, "warmup_samples", low=0)
         check_int(update_samples, "update_samples", low=0)
+        check_non_negative(grad_clip, "grad_clip")
         self.save_hyperparameters()
         self.model = build_model(model, model_args)
         self.loss = ModellingLoss(loss_terms)
@@ -144,6 +149,9 @@ class ModellingModule(pl.LightningModule):
         loss = self.loss(estimate, target)
         optimizer.zero_grad()
         self.manual_backward(loss)
+        if self.hparams.grad_clip > 0:
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.grad_clip,
+                                gradient_clip_algorithm="norm")
         optimizer.step()
         return loss.detach()
 
@@ -211,7 +219,7 @@ class ModellingModule(pl.LightningModule):
         hp = self.hparams
         return run_recipe(self.trainer, loss_terms=dict(self.loss.terms), lr=hp.lr,
                           weight_decay=hp.weight_decay, warmup_samples=hp.warmup_samples,
-                          update_samples=hp.update_samples)
+                          update_samples=hp.update_samples, grad_clip=hp.grad_clip)
 
     def _metrics(self) -> dict[str, Any]:
         return logged_metrics(self.trainer, "val", "the validation split of the run's data "
