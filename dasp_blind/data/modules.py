@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 
-import pytorch_lightning as pl
-import torch
-from torch.utils.data import DataLoader
-
 from .._checks import (
     check_bool,
     check_choice,
@@ -19,7 +15,8 @@ from .._checks import (
 from ..effects.base import Effect
 from ..effects.catalog import EffectSpec, from_spec
 from .clips import build_clips
-from .pairs import EffectPairDataset, EpochSampler
+from .datamodule import SplitDataModule
+from .pairs import EffectPairDataset
 from .synthetic import STYLES
 
 SOURCES = ("synthetic", "guitar", "folder", "musdb")
@@ -29,7 +26,7 @@ _SPLITS = {"train": (0, "train", "train", "train"), "val": (1, "train", "valid",
            "test": (2, "test", None, "test")}
 
 
-class EffectDataModule(pl.LightningDataModule):
+class EffectDataModule(SplitDataModule):
     """Train / val / test loaders of :class:`~dasp_blind.data.pairs.EffectPairDataset` pairs.
 
     Each split is ``EffectPairDataset(build_clips(source, ...), effect, seed=...)``; batches are
@@ -147,9 +144,6 @@ class EffectDataModule(pl.LightningDataModule):
                              f"{multiprocessing_context!r}")
         self.save_hyperparameters(ignore=["effect"])
         self.effect = effect
-        self.train_set: EffectPairDataset | None = None
-        self.val_set: EffectPairDataset | None = None
-        self.test_set: EffectPairDataset | None = None
 
     def _build(self, split: str) -> EffectPairDataset:
         hp = self.hparams
@@ -163,40 +157,20 @@ class EffectDataModule(pl.LightningDataModule):
                             style=hp.style)
         return EffectPairDataset(clips, self.effect, seed=seed)
 
-    def setup(self, stage: str | None = None) -> None:
-        """Build the datasets the stage needs (all of them when ``stage`` is ``None``)."""
-        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
-            stage or "", ("train", "val", "test"))
-        for split in wanted:
-            if getattr(self, f"{split}_set") is None:
-                setattr(self, f"{split}_set", self._build(split))
+    @property
+    def train_set(self) -> EffectPairDataset | None:
+        """The training pairs, once :meth:`setup` (or a loader) built them."""
+        return self.datasets.get("train")
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = getattr(self, f"{split}_set")
-        if dataset is None:
-            self.setup({"train": "fit", "val": "validate", "test": "test"}[split])
-            dataset = getattr(self, f"{split}_set")
-        hp = self.hparams
-        # the shuffling order follows the module's seed, not torch's global generator
-        if split == "train" and hp.redraw:
-            order = {"sampler": EpochSampler(len(dataset), shuffle=shuffle, seed=hp.seed)}
-        else:
-            generator = torch.Generator().manual_seed(hp.seed) if shuffle else None
-            order = {"shuffle": shuffle, "generator": generator}
-        if hp.num_workers == 0:
-            return DataLoader(dataset, batch_size=hp.batch_size, **order)
-        return DataLoader(dataset, batch_size=hp.batch_size, **order,
-                          num_workers=hp.num_workers, persistent_workers=True,
-                          multiprocessing_context=hp.multiprocessing_context)
+    @property
+    def val_set(self) -> EffectPairDataset | None:
+        """The validation pairs, once built."""
+        return self.datasets.get("val")
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    @property
+    def test_set(self) -> EffectPairDataset | None:
+        """The test pairs, once built."""
+        return self.datasets.get("test")
 
 
 __all__ = ["EffectDataModule"]

@@ -22,14 +22,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-import pytorch_lightning as pl
-import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 
 from .._checks import check_bool, check_choice, check_int, check_positive, check_seed
-from ..data.pairs import EpochSampler
+from ..data.datamodule import SplitDataModule
 from .data import DIRECTIONS, IDMTPairs, PairFolder, SyntheticPairs
 
 #: The pair sources of :class:`ModellingDataModule`.
@@ -38,7 +35,7 @@ SOURCES = ("synthetic", "pairs", "idmt")
 _SPLITS = {"train": (0, "train", None), "val": (1, "val", 8), "test": (2, "test", 9)}
 
 
-class ModellingDataModule(pl.LightningDataModule):
+class ModellingDataModule(SplitDataModule):
     """Dry / wet pairs for :class:`~dasp_blind.modelling.module.ModellingModule`.
 
     Batches are dicts ``{"input": (batch, channels, T), "target": (batch, channels, T)}``, plus
@@ -91,15 +88,7 @@ class ModellingDataModule(pl.LightningDataModule):
         check_seed(seed)
         check_bool(redraw, "redraw")
         self.save_hyperparameters()
-        self.datasets: dict[str, Dataset] = {}
         self._idmt: IDMTPairs | None = None
-
-    def dataset(self, split: str) -> Dataset:
-        """The ``"train"``, ``"val"`` or ``"test"`` dataset (built on first use)."""
-        check_choice(split, "split", tuple(_SPLITS))
-        if split not in self.datasets:
-            self.datasets[split] = self._build(split)
-        return self.datasets[split]
 
     def _build(self, split: str) -> Dataset:
         hp = self.hparams
@@ -129,34 +118,10 @@ class ModellingDataModule(pl.LightningDataModule):
         data = self.dataset("train")
         return (data.dataset if isinstance(data, Subset) else data).num_controls
 
-    def setup(self, stage: str | None = None) -> None:
-        """Build the datasets the stage needs (all when ``stage`` is ``None``)."""
-        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
-            stage or "", ("train", "val", "test"))
-        for split in wanted:
-            self.dataset(split)
-
-    def _loader(self, split: str) -> DataLoader:
-        hp = self.hparams
-        dataset = self.dataset(split)
-        if split == "train" and hp.redraw and hp.source == "synthetic":
-            order: dict[str, Any] = {"sampler": EpochSampler(len(dataset), seed=hp.seed)}
-        elif split == "train":
-            order = {"shuffle": True, "generator": torch.Generator().manual_seed(hp.seed)}
-        else:
-            order = {"shuffle": False}
-        workers = {} if hp.num_workers == 0 else {"num_workers": hp.num_workers,
-                                                   "persistent_workers": True}
-        return DataLoader(dataset, batch_size=hp.batch_size, **order, **workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+    def redraws(self) -> bool:
+        """Whether the training loader draws new items every epoch (``redraw`` with the
+        synthetic source; recorded pairs are a fixed set)."""
+        return bool(self.hparams.redraw and self.hparams.source == "synthetic")
 
 
 __all__ = ["SOURCES", "ModellingDataModule"]

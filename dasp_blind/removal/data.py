@@ -21,10 +21,9 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from .._checks import (
     check_bool,
@@ -35,7 +34,8 @@ from .._checks import (
     check_seed,
 )
 from ..data.clips import FolderClips, build_clips, epoch_and_item
-from ..data.pairs import EpochSampler, _item_seed, clip_of
+from ..data.datamodule import SplitDataModule
+from ..data.pairs import _item_seed, clip_of
 from ..data.synthetic import STYLES
 from .degradations import KINDS, PAPER_GAIN_DB, PAPER_SDR_DB, Degradation
 
@@ -140,7 +140,7 @@ def signaltrain_clips(root: str | Path, split: str, num_items: int | None, durat
                        passes=passes, skip_bad_files=skip_bad_files)
 
 
-class RemovalDataModule(pl.LightningDataModule):
+class RemovalDataModule(SplitDataModule):
     """Train / val / test loaders of :class:`DegradedDataset` pairs.
 
     Batches: ``{"clean": (B, 1, T), "degraded": (B, 1, T), "kind": (B,), "setting": (B,)}``
@@ -226,7 +226,6 @@ class RemovalDataModule(pl.LightningDataModule):
                              f"{multiprocessing_context!r}")
         self.save_hyperparameters()
         self.hparams["kinds"] = kinds
-        self.datasets: dict[str, DegradedDataset] = {}
 
     def _clips(self, split: str, seed: int) -> Dataset:
         hp = self.hparams
@@ -250,46 +249,10 @@ class RemovalDataModule(pl.LightningDataModule):
             return names
         return [f"{name} {float(value):g} dB" for name, value in zip(names, setting, strict=True)]
 
-    def dataset(self, split: str) -> DegradedDataset:
-        """The ``"train"``, ``"val"`` or ``"test"`` dataset (built on first use)."""
-        check_choice(split, "split", tuple(_SPLITS))
-        if split not in self.datasets:
-            seed = self.hparams.seed + _SPLITS[split][0]
-            self.datasets[split] = DegradedDataset(self._clips(split, seed), self.degradations,
-                                                   seed=seed,
-                                                   target_level=self.hparams.target_level)
-        return self.datasets[split]
-
-    def setup(self, stage: str | None = None) -> None:
-        """Build the datasets the stage needs (all when ``stage`` is ``None``)."""
-        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(
-            stage or "", ("train", "val", "test"))
-        for split in wanted:
-            self.dataset(split)
-
-    def _loader(self, split: str) -> DataLoader:
-        hp = self.hparams
-        dataset = self.dataset(split)
-        if split == "train" and hp.redraw:
-            order = {"sampler": EpochSampler(len(dataset), shuffle=True, seed=hp.seed)}
-        elif split == "train":
-            order = {"shuffle": True, "generator": torch.Generator().manual_seed(hp.seed)}
-        else:
-            order = {"shuffle": False}
-        workers = {} if hp.num_workers == 0 else {
-            "num_workers": hp.num_workers, "persistent_workers": True,
-            "multiprocessing_context": hp.multiprocessing_context}
-        return DataLoader(dataset, batch_size=hp.batch_size, **order, **workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
-
+    def _build(self, split: str) -> DegradedDataset:
+        seed = self.hparams.seed + _SPLITS[split][0]
+        return DegradedDataset(self._clips(split, seed), self.degradations, seed=seed,
+                               target_level=self.hparams.target_level)
 
 __all__ = ["SOURCES", "TARGET_LEVELS", "DegradedDataset", "RemovalDataModule", "matched_target",
            "signaltrain_clips"]
