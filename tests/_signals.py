@@ -42,3 +42,16 @@ def tone(freq: float, seconds: float, sample_rate: int, channels: int = 1,
     y = amp * np.sin(2 * np.pi * freq * t)
     return np.stack([y * (0.6 + 0.4 * c) for c in range(channels)], axis=1)
 
+
+
+def mono_noise(samples: int, seed: int, batch: int = 1,
+               dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Gaussian noise of standard deviation 0.5, ``(batch, 1, samples)``: a model input."""
+    return randn_audio(batch, 1, samples, seed=seed, dtype=dtype, scale=0.5)
+
+
+def knob_values(batch: int, num: int, seed: int, samples: int | None = None) -> torch.Tensor:
+    """Uniform knob values in ``[0, 1)``: ``(batch, num)``, or ``(batch, num, samples)`` (one
+    value per sample) when ``samples`` is given."""
+    shape = (batch, num) if samples is None else (batch, num, samples)
+    return torch.rand(*shape, generator=seeded(seed))

@@ -7,6 +7,7 @@ end's adjoint, the receptive field against measured gradients, and the seeded Ke
 import numpy as np
 import pytest
 import torch
+from _models import count
 from _signals import seeded
 from scipy.signal import check_COLA, get_window
 
@@ -36,10 +37,6 @@ def expected_parameters(filters=32, kernel_size=64, context=4, keras=False):
     back_end = (dense(f, f) + dense(f, f // 2) + dense(f // 2, f // 2) + dense(f // 2, f)
                 + saaf + dense(f, 16 * f) + dense(16 * f, f))
     return front_end + latent + back_end + 1  # + the synthesis bias
-
-
-def count(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def test_parameter_count_default_and_other_settings():

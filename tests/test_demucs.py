@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from _models import count
 from _signals import seeded
 from scipy.signal import resample_poly
 
@@ -33,10 +34,6 @@ def expected_parameters(channels, depth, audio_channels, kernel_size, stride, gr
     if lstm_layers:
         total += 2 * dim * dim + dim  # Linear(2·dim → dim)
     return total
-
-
-def count(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def band_limited(t, max_frequency, seed):

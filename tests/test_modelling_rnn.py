@@ -11,7 +11,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from _signals import seeded
+from _models import count
+from _signals import knob_values, mono_noise, seeded
 
 from dasp_blind.modelling.rnn import RNNModel
 
@@ -82,19 +83,6 @@ def expected_parameters(cell="gru", hidden_size=48, num_layers=1, num_controls=0
     return rec + h + 1 + pre
 
 
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def signal(samples: int, seed: int, batch: int = 1, dtype=torch.float32) -> torch.Tensor:
-    return 0.5 * torch.randn(batch, 1, samples, generator=seeded(seed), dtype=dtype)
-
-
-def knobs(batch: int, num: int, seed: int, samples: int | None = None) -> torch.Tensor:
-    shape = (batch, num) if samples is None else (batch, num, samples)
-    return torch.rand(*shape, generator=seeded(seed))
-
-
 def model_of(seed: int = 0, **kwargs) -> RNNModel:
     return RNNModel(**kwargs).reset_parameters(seeded(seed)).eval()
 
@@ -121,8 +109,8 @@ CASES = [
 def test_matches_a_numpy_per_sample_loop(kwargs):
     samples = 600
     model = model_of(1, **kwargs)
-    x = signal(samples, 2, batch=2)
-    c = (knobs(2, model.num_controls, 3, samples) if model.num_controls else None)
+    x = mono_noise(samples, 2, batch=2)
+    c = (knob_values(2, model.num_controls, 3, samples) if model.num_controls else None)
     with torch.no_grad():
         y32 = model(x, c)
         y64 = model.double()(x.double(), c)
@@ -143,8 +131,8 @@ def test_block_streaming_equals_one_pass(kwargs):
     sizes = [1, 37, 512, 1450]  # 2000 samples, the last block the remainder
     samples = sum(sizes)
     model = model_of(4, hidden_size=24, **kwargs)
-    x = signal(samples, 5, batch=2)
-    c = knobs(2, model.num_controls, 6, samples) if model.num_controls else None
+    x = mono_noise(samples, 5, batch=2)
+    c = knob_values(2, model.num_controls, 6, samples) if model.num_controls else None
     with torch.no_grad():
         whole, final = model.forward_with_state(x, c)
         state, blocks, start = None, [], 0
@@ -166,7 +154,7 @@ def test_state_shapes_and_initial_state():
     assert lstm.initial_state(4).shape == (2, 1, 4, 6)
     zero = lstm.initial_state(2, dtype=torch.float64)
     assert zero.dtype == torch.float64 and not zero.any()
-    x = signal(50, 7, batch=2)
+    x = mono_noise(50, 7, batch=2)
     with torch.no_grad():
         _, state = lstm.forward_with_state(x)
         # the LSTM state is h over c: h = o ⊙ tanh(c) bounds |h| by tanh|c|
@@ -177,8 +165,8 @@ def test_state_shapes_and_initial_state():
 
 def test_constant_controls_equal_per_sample_constant_controls_and_matter():
     model = model_of(8, hidden_size=12, num_controls=2)
-    x = signal(300, 9, batch=3)
-    c = knobs(3, 2, 10)
+    x = mono_noise(300, 9, batch=3)
+    c = knob_values(3, 2, 10)
     with torch.no_grad():
         constant = model(x, c)
         per_sample = model(x, c.unsqueeze(-1).expand(-1, -1, 300).contiguous())
@@ -189,7 +177,7 @@ def test_constant_controls_equal_per_sample_constant_controls_and_matter():
 
 def test_batch_items_are_independent():
     model = model_of(11, cell="lstm", hidden_size=12, num_controls=1)
-    x, c = signal(200, 12, batch=3), knobs(3, 1, 13, 200)
+    x, c = mono_noise(200, 12, batch=3), knob_values(3, 1, 13, 200)
     with torch.no_grad():
         batched = model(x, c)
         for b in range(3):
@@ -200,7 +188,7 @@ def test_batch_items_are_independent():
 def test_receptive_field_is_infinite_and_the_model_causal():
     model = model_of(14, hidden_size=12)
     assert model.receptive_field == math.inf
-    x = signal(400, 15).requires_grad_()
+    x = mono_noise(400, 15).requires_grad_()
     model(x)[0, 0, 199].backward()
     grad = x.grad[0, 0]
     assert not grad[200:].any()  # no future sample reaches output 199
@@ -219,17 +207,17 @@ def test_bad_constructor_arguments(name, value):
 def test_bad_input_names_the_argument():
     plain = model_of(hidden_size=4)
     knob = model_of(hidden_size=4, num_controls=2)
-    x = signal(20, 16, batch=2)
-    c = knobs(2, 2, 17)
+    x = mono_noise(20, 16, batch=2)
+    c = knob_values(2, 2, 17)
     for bad in (x[0], torch.cat([x, x], dim=1), x.double(), x.clone().fill_(float("nan"))):
         with pytest.raises(ValueError, match="x"):
             plain(bad)
     bad_controls = [
         None,  # missing
         c[:, :1],  # too few
-        knobs(2, 3, 18),  # too many
+        knob_values(2, 3, 18),  # too many
         c[:1],  # wrong batch
-        knobs(2, 2, 19, 21),  # wrong length
+        knob_values(2, 2, 19, 21),  # wrong length
         c.unsqueeze(0),  # wrong rank
         c + 1.0,  # outside [0, 1]
         c - 1.0,
@@ -282,8 +270,8 @@ def test_torchscript_round_trip(kwargs, tmp_path):
     path = tmp_path / "rnn.pt"
     torch.jit.save(torch.jit.script(model), str(path))
     loaded = torch.jit.load(str(path))
-    x = signal(700, 24, batch=2)
-    c = knobs(2, model.num_controls, 25, 700) if model.num_controls else None
+    x = mono_noise(700, 24, batch=2)
+    c = knob_values(2, model.num_controls, 25, 700) if model.num_controls else None
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, c), model(x, c), rtol=0, atol=1e-6)
         state = loaded.initial_state(2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _signals import seeded
+from _signals import mono_noise, seeded
 
 from dasp_blind.modelling.rnn import RNNModel
 from dasp_blind.modelling.streaming import Streamer
@@ -36,10 +36,6 @@ def block_sizes(seed: int, count: int = 12) -> list[int]:
     return [0, 1, *sizes[:count // 2], 1, 0, *sizes[count // 2:]]
 
 
-def signal(samples: int, seed: int, batch: int = 1) -> torch.Tensor:
-    return 0.5 * torch.randn(batch, 1, samples, generator=seeded(seed))
-
-
 def stream(streamer: Streamer, x: torch.Tensor, sizes: list[int],
            controls: list[torch.Tensor | None] | None = None) -> torch.Tensor:
     """Feed ``x`` to ``streamer`` in blocks of ``sizes`` (with ``controls[i]`` for block i);
@@ -57,7 +53,7 @@ def stream(streamer: Streamer, x: torch.Tensor, sizes: list[int],
 def test_random_block_sizes_give_the_offline_output(name):
     model = model_of(name, 1)
     sizes = block_sizes(2)
-    x = signal(sum(sizes), 3, batch=2)
+    x = mono_noise(sum(sizes), 3, batch=2)
     knobs = torch.rand(2, 2, generator=seeded(4)) if model.num_controls else None
     with torch.no_grad():
         offline = model(x, knobs)
@@ -73,7 +69,7 @@ def test_knobs_changing_between_blocks_equal_per_sample_controls(name):
     at every layer and every sample uses the knobs of that sample)."""
     model = model_of(name, 5)
     sizes = block_sizes(6)
-    x = signal(sum(sizes), 7, batch=2)
+    x = mono_noise(sum(sizes), 7, batch=2)
     gen = seeded(8)
     per_block = [torch.rand(2, 2, generator=gen) for _ in sizes]
     per_sample = torch.cat([c.unsqueeze(-1).expand(-1, -1, n) for c, n in zip(per_block, sizes,
@@ -88,7 +84,7 @@ def test_knobs_changing_between_blocks_equal_per_sample_controls(name):
 
 def test_automation_within_a_block_is_passed_through():
     model = model_of("tcn_knobs", 9)
-    x = signal(400, 10)
+    x = mono_noise(400, 10)
     ramp = torch.linspace(0, 1, 400).expand(1, 2, 400)
     with torch.no_grad():
         offline = model(x, ramp)
@@ -102,7 +98,7 @@ def test_automation_within_a_block_is_passed_through():
 def test_reset_restores_the_initial_behaviour(name):
     model = model_of(name, 11)
     sizes = [64, 1, 200]
-    x = signal(sum(sizes), 12)
+    x = mono_noise(sum(sizes), 12)
     knobs = [torch.rand(1, 2, generator=seeded(13 + i)) if model.num_controls else None
              for i in range(3)]
     streamer = Streamer(model)
@@ -126,7 +122,7 @@ def test_recurrent_zero_state_is_not_the_rest_state_and_warm_up_settles_it():
     warm = streamer.process(torch.zeros(1, 1, 256))[0, 0]
     torch.testing.assert_close(warm, cold[-1].expand(256), rtol=0, atol=1e-6)
     # warming up is a prefix of silence: equal to the offline output of [silence, x]
-    x = signal(300, 15)
+    x = mono_noise(300, 15)
     with torch.no_grad():
         offline = model(torch.cat([torch.zeros(1, 1, 3048 + 256), x], dim=-1))[..., -300:]
     torch.testing.assert_close(streamer.process(x), offline, rtol=0, atol=1e-5)
@@ -135,7 +131,7 @@ def test_recurrent_zero_state_is_not_the_rest_state_and_warm_up_settles_it():
 def test_tcn_starts_at_rest_and_warm_up_changes_nothing():
     model = model_of("tcn_knobs", 16)
     knobs = torch.rand(1, 2, generator=seeded(17))
-    x = signal(300, 18)
+    x = mono_noise(300, 18)
     cold = Streamer(model)
     silence = cold.process(torch.zeros(1, 1, 100), knobs)[0, 0]
     torch.testing.assert_close(silence, silence[:1].expand(100), rtol=0, atol=1e-6)  # no pop
@@ -147,7 +143,7 @@ def test_tcn_starts_at_rest_and_warm_up_changes_nothing():
 
 def test_mono_blocks():
     model = model_of("lstm_knobs", 19)
-    x = signal(500, 20)
+    x = mono_noise(500, 20)
     knobs = torch.rand(2, generator=seeded(21))
     batched = stream(Streamer(model), x, [100, 400], [knobs.unsqueeze(0)] * 2)
     mono = Streamer(model)
@@ -162,7 +158,7 @@ def test_mono_blocks():
 def test_a_torchscript_model_streams_like_the_eager_one(name):
     model = model_of(name, 22)
     sizes = block_sizes(23, count=6)
-    x = signal(sum(sizes), 24)
+    x = mono_noise(sum(sizes), 24)
     knobs = [torch.rand(1, 2, generator=seeded(25)) if model.num_controls else None] * len(sizes)
     eager = stream(Streamer(model), x, sizes, knobs)
     scripted = stream(Streamer(torch.jit.script(model)), x, sizes, knobs)
@@ -173,7 +169,7 @@ def test_eval_mode_and_no_gradients():
     model = model_of("tcn_knobs", 26).train()
     streamer = Streamer(model)
     assert not model.training  # batch norm uses its running statistics
-    x = signal(50, 27).requires_grad_()
+    x = mono_noise(50, 27).requires_grad_()
     y = streamer.process(x, torch.rand(1, 2, generator=seeded(28)))
     assert not y.requires_grad and not streamer.state.requires_grad
 
@@ -186,7 +182,7 @@ def test_bad_arguments_name_themselves():
         with pytest.raises(ValueError, match="batch"):
             Streamer(model_of("gru"), batch=bad)
     streamer = Streamer(model_of("gru"), batch=2)
-    x = signal(32, 29, batch=2)
+    x = mono_noise(32, 29, batch=2)
     for bad in (x[0], x[:1], torch.cat([x, x], dim=1), x.double(), x[0, 0],
                 x.clone().fill_(float("nan")), x.numpy()):
         with pytest.raises(ValueError, match="block"):
@@ -196,7 +192,7 @@ def test_bad_arguments_name_themselves():
     knob = Streamer(model_of("tcn_knobs"))
     for bad in (None, torch.rand(1, 3, generator=seeded(30)), torch.full((1, 2), 2.0)):
         with pytest.raises(ValueError, match="controls"):
-            knob.process(signal(32, 31), bad)
+            knob.process(mono_noise(32, 31), bad)
     with pytest.raises(ValueError, match="controls"):
-        knob.process(signal(32, 32)[0, 0], [0.5, 0.5])  # mono block, knobs not a tensor
+        knob.process(mono_noise(32, 32)[0, 0], [0.5, 0.5])  # mono block, knobs not a tensor
     assert knob.state is None  # a refused block leaves the stream where it was

@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from _signals import seeded
+from _models import count
+from _signals import knob_values, mono_noise, seeded
 from _tolerances import assert_within_rounding
 
 from dasp_blind.modelling.tcn import TCN
@@ -40,19 +41,6 @@ def expected_parameters(num_controls=0, kernel_size=13, num_blocks=4, channels=3
 def microtcn_receptive_field(kernel_size, num_blocks, growth):
     """Steinmetz and Reiss: ``k + Σ_{n=1}^{N−1} (k − 1)·growth^n``."""
     return kernel_size + sum((kernel_size - 1) * growth**n for n in range(1, num_blocks))
-
-
-def count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def signal(samples: int, seed: int, batch: int = 1, dtype=torch.float32) -> torch.Tensor:
-    return 0.5 * torch.randn(batch, 1, samples, generator=seeded(seed), dtype=dtype)
-
-
-def knobs(batch: int, num: int, seed: int, samples: int | None = None) -> torch.Tensor:
-    shape = (batch, num) if samples is None else (batch, num, samples)
-    return torch.rand(*shape, generator=seeded(seed))
 
 
 def model_of(seed: int = 0, **kwargs) -> TCN:
@@ -150,10 +138,10 @@ def test_matches_a_numpy_reference(case):
     per_sample = case.pop("per_sample", False)
     model = model_of(1, **SMALL, **case)
     samples = 150
-    x = signal(samples, 2, batch=2)
+    x = mono_noise(samples, 2, batch=2)
     c = None
     if model.num_controls:
-        c = knobs(2, model.num_controls, 3, samples if per_sample else None)
+        c = knob_values(2, model.num_controls, 3, samples if per_sample else None)
     with torch.no_grad():
         y32 = model(x, c)
         y64 = model.double()(x.double(), c)
@@ -173,8 +161,8 @@ def test_block_streaming_equals_one_pass(num_controls):
     sizes = [1, 30, 7, 200, 62]  # blocks shorter and longer than the receptive field (27)
     samples = sum(sizes)
     model = model_of(4, num_controls=num_controls, **SMALL)
-    x = signal(samples, 5, batch=2)
-    c = knobs(2, num_controls, 6, samples) if num_controls else None
+    x = mono_noise(samples, 5, batch=2)
+    c = knob_values(2, num_controls, 6, samples) if num_controls else None
     with torch.no_grad():
         whole, final = model.forward_with_state(x, c)
         torch.testing.assert_close(model(x, c), whole, rtol=0, atol=0)
@@ -193,7 +181,7 @@ def test_causal_with_the_receptive_field_of_the_formula():
     model = model_of(7)  # the default uTCN-300: receptive field 13,333
     rf = model.receptive_field
     out = rf + 150
-    x = signal(out + 100, 8).requires_grad_()
+    x = mono_noise(out + 100, 8).requires_grad_()
     model(x)[0, 0, out].backward()
     support = torch.nonzero(x.grad[0, 0]).flatten()
     assert int(support.min()) == out - rf + 1  # the oldest sample within reach
@@ -217,7 +205,7 @@ def test_receptive_field_from_the_impulse_response():
 
 def test_rest_state_is_the_state_after_a_long_silence():
     model = model_of(10, num_controls=2, **SMALL)
-    c = knobs(2, 2, 11)
+    c = knob_values(2, 2, 11)
     rf = model.receptive_field
     arbitrary = torch.randn(2, model.channels, rf - 1, generator=seeded(12))
     with torch.no_grad():
@@ -230,14 +218,14 @@ def test_rest_state_is_the_state_after_a_long_silence():
     torch.testing.assert_close(after, rest, rtol=0, atol=1e-6)
     torch.testing.assert_close(y, y[..., :1].expand_as(y), rtol=0, atol=1e-6)
     assert not rest[:, 1:, :model.kernel_size - 1].any()  # block 0 keeps one channel
-    assert model.initial_state(3, dtype=torch.float64, controls=knobs(3, 2, 13)).shape == (
+    assert model.initial_state(3, dtype=torch.float64, controls=knob_values(3, 2, 13)).shape == (
         3, 4, rf - 1)
 
 
 def test_film_conditioning_changes_the_output():
     model = model_of(14, num_controls=2, **SMALL)
-    x = signal(300, 15, batch=3)
-    c = knobs(3, 2, 16)
+    x = mono_noise(300, 15, batch=3)
+    c = knob_values(3, 2, 16)
     with torch.no_grad():
         y = model(x, c)
         other = model(x, 1.0 - c)
@@ -262,14 +250,15 @@ def test_bad_constructor_arguments(name, value):
 def test_bad_input_names_the_argument():
     plain = model_of(**SMALL)
     knob = model_of(num_controls=2, **SMALL)
-    x = signal(40, 17, batch=2)
-    c = knobs(2, 2, 18)
+    x = mono_noise(40, 17, batch=2)
+    c = knob_values(2, 2, 18)
     for bad in (x[0], torch.cat([x, x], dim=1), x.double(), x.clone().fill_(float("nan")),
                 x[..., :0]):
         with pytest.raises(ValueError, match="x"):
             plain(bad)
-    for bad in (None, c[:, :1], knobs(2, 3, 19), c[:1], knobs(2, 2, 20, 41), c.unsqueeze(0),
-                c + 1.0, torch.full((2, 2), float("nan")), torch.ones(2, 2, dtype=torch.long)):
+    for bad in (None, c[:, :1], knob_values(2, 3, 19), c[:1], knob_values(2, 2, 20, 41),
+                c.unsqueeze(0), c + 1.0, torch.full((2, 2), float("nan")),
+                torch.ones(2, 2, dtype=torch.long)):
         with pytest.raises(ValueError, match="controls"):
             knob(x, bad)
     with pytest.raises(ValueError, match="controls"):
@@ -277,7 +266,7 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="controls"):
         knob.initial_state(2)  # the rest state depends on the knobs
     with pytest.raises(ValueError, match="controls"):
-        knob.initial_state(2, controls=knobs(2, 2, 21, 5))  # constant knobs only
+        knob.initial_state(2, controls=knob_values(2, 2, 21, 5))  # constant knobs only
     with pytest.raises(ValueError, match="controls"):
         knob.train()(x[:1], c[:1])  # batch norm in training mode needs two rows
     rf = plain.receptive_field
@@ -318,8 +307,8 @@ def test_torchscript_round_trip(num_controls, tmp_path):
     path = tmp_path / "tcn.pt"
     torch.jit.save(torch.jit.script(model), str(path))
     loaded = torch.jit.load(str(path))
-    x = signal(300, 26, batch=2)
-    c = knobs(2, num_controls, 27, 300) if num_controls else None
+    x = mono_noise(300, 26, batch=2)
+    c = knob_values(2, num_controls, 27, 300) if num_controls else None
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, c), model(x, c), rtol=0, atol=1e-5)
         first = None if c is None else c[..., 0]

@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 import scipy.special
 import torch
+from _models import count
 from _signals import seeded
 
 from dasp_blind.modelling.transformer import (
@@ -48,10 +49,6 @@ def expected_parameters(embed_dim=192, depth=4, decoder_dim=128, decoder_depth=2
     total += embed_dim * decoder_dim + decoder_dim  # decoder embedding
     total += decoder_depth * layer(decoder_dim) + 2 * decoder_dim
     return total + decoder_dim * pixels + pixels  # head
-
-
-def count(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def test_parameter_count_default():

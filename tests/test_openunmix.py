@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import torch
+from _models import count
 from _signals import seeded
 
 from dasp_blind.removal.openunmix import OpenUnmix
@@ -25,10 +26,6 @@ def expected_parameters(n_fft, hidden_size, lstm_layers, audio_channels, max_bin
     total += 2 * hidden_size * hidden_size + 2 * hidden_size  # fc2 + BatchNorm
     total += hidden_size * c * bins + 2 * c * bins  # fc3 + BatchNorm
     return total + 2 * bins  # output scale and mean
-
-
-def count(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def numpy_max_bin(sample_rate, n_fft, bandwidth_hz):

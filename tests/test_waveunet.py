@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _models import count
 from _signals import seeded
 
 from dasp_blind.removal.waveunet import WaveUNet, upsample_linear
@@ -26,10 +27,6 @@ def expected_parameters(levels, features, audio_channels, down_kernel_size, up_k
     total += sum(conv(channels[i + 1] + channels[i], channels[i], up_kernel_size)
                  for i in range(1, levels + 1))
     return total + conv(audio_channels + channels[1], audio_channels, 1)  # output layer
-
-
-def count(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 def original_shapes(output_length, levels, down_kernel_size, up_kernel_size):
