@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
-EXTRAS_TEST := dev,train,musdb,export,bench,docs
+EXTRAS_TEST := dev,train,musdb,export,tune,bench,docs
 
 .PHONY: demo tour test lint docs bench clean
 

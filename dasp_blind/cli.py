@@ -15,6 +15,7 @@
   model as TorchScript, streaming ONNX or a plugin JSON; ``dasp-blind process (--model NAME |
   --checkpoint CKPT) IN OUT [--knob VALUE ...]`` runs it on a file
   (:mod:`dasp_blind.cli_modelling`).
+* ``dasp-blind tune --config CONFIG --out OUT.json``: Optuna search (:mod:`dasp_blind.cli_tune`).
 * ``dasp-blind fit|validate|test --config CONFIG`` runs a LightningCLI on the LightningModule and
   LightningDataModule named in the config: a config shipped in the package by name (e.g.
   ``proxy/compressor``) or a YAML file. Needs the ``train`` extra.
@@ -508,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_estimate import add_estimate
     from .cli_modelling import add_export, add_process
     from .cli_removal import add_declip, add_remove
+    from .cli_tune import add_tune
 
     parser = _Parser(prog=PROG, description="Differentiable audio effects: blind estimation of "
                      "effect parameters (a demo, estimate), distortion removal (declip, remove), "
@@ -525,6 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_remove(sub)
     add_export(sub)
     add_process(sub)
+    add_tune(sub)
     return parser
 
 
