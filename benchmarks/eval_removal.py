@@ -8,11 +8,14 @@ three ways, each over a fixed grid:
 * hard clipping by gain (CEG-HC), at the same five gains;
 * hard clipping to an input SDR (SignalTrain-HC), over :data:`~dasp_blind.removal.EVAL_SDR_DB`.
 
-Each degraded clip is restored by the model (:meth:`Restorer.restore`) and, for hard clipping
-to an input SDR up to ``--aspade-up-to`` dB, by :func:`~dasp_blind.removal.aspade` with the
+Each degraded clip is restored by the model (:meth:`Restorer.restore`); for the two hard-clipping
+kinds the restoration is also made consistent with the clipping
+(:func:`~dasp_blind.removal.declipping.project_consistent` with the clipping level given, what
+``dasp-blind remove --hard-clipped`` does), and for hard clipping to an input SDR up to
+``--aspade-up-to`` dB the clip is declipped by :func:`~dasp_blind.removal.aspade` with the
 clipping threshold given (its best case). Prints, per condition, the median SI-SDR (dB) of the
-input, of the model and of A-SPADE, and the model's median improvement over the input, then a
-JSON line with every clip's numbers. Run::
+input, of the model, of the model made consistent and of A-SPADE, and the model's median
+improvement over the input, then a JSON line with every clip's numbers. Run::
 
     python benchmarks/eval_removal.py --model guitar_distortion_removal
     python benchmarks/eval_removal.py --checkpoint runs/.../last.ckpt --no-aspade
@@ -42,6 +45,7 @@ from dasp_blind.removal import (
     hard_clip,
     overdrive,
 )
+from dasp_blind.removal.declipping import project_consistent
 
 
 def degraded_conditions(clean: Tensor) -> list[tuple[str, float, Tensor, Tensor | None]]:
@@ -93,13 +97,16 @@ def main() -> None:
     rows = []
     print(f"{args.model or args.checkpoint} on {args.clips} held-out guitar clips of "
           f"{args.seconds:g} s at {rate} Hz; SI-SDR medians (dB)")
-    print("kind          setting   input   model  A-SPADE  model - input")
+    print("kind          setting   input   model  consistent  A-SPADE  model - input")
     for kind, setting, degraded, threshold in degraded_conditions(clean):
         with torch.no_grad():
             restored = restorer.restore(degraded)
         row = {"kind": kind, "setting": setting,
                "input": si_sdr(degraded, clean).mean(-1).tolist(),
                "model": si_sdr(restored, clean).mean(-1).tolist()}
+        if threshold is not None:
+            consistent = project_consistent(restored, degraded, threshold)
+            row["consistent"] = si_sdr(consistent, clean).mean(-1).tolist()
         if (not args.no_aspade and kind == "clip_to_sdr" and setting <= args.aspade_up_to):
             key = f"{kind} {setting:g}"
             if key not in cache:
@@ -108,11 +115,13 @@ def main() -> None:
             row["aspade"] = cache[key]
         rows.append(row)
         medians = {key: statistics.median(row[key])
-                   for key in ("input", "model", "aspade") if key in row}
+                   for key in ("input", "model", "consistent", "aspade") if key in row}
         gain = statistics.median(m - i for m, i in zip(row["model"], row["input"], strict=True))
         aspade_text = f"{medians['aspade']:7.2f}" if "aspade" in medians else "      -"
+        consistent_text = (f"{medians['consistent']:10.2f}" if "consistent" in medians
+                           else "         -")
         print(f"{kind:12s} {setting:6.1f}  {medians['input']:6.2f}  {medians['model']:6.2f}  "
-              f"{aspade_text}  {gain:+7.2f}", flush=True)
+              f"{consistent_text}  {aspade_text}  {gain:+7.2f}", flush=True)
     if args.aspade_cache is not None and cache:
         args.aspade_cache.write_text(json.dumps({"clips_key": clips_key, "scores": cache}))
     print(json.dumps({"model": args.model or args.checkpoint, "clips": args.clips,

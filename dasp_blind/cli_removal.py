@@ -68,6 +68,13 @@ def add_remove(sub: argparse._SubParsersAction) -> None:
                         help="a Lightning checkpoint of RemovalModule (needs the train extra)")
     p.add_argument("--chunk-s", type=float, default=30.0,
                    help="chunk length in seconds (default: 30)")
+    p.add_argument("--hard-clipped", action="store_true",
+                   help="the input is hard-clipped: keep its unclipped samples and hold the "
+                        "restored ones at or beyond the clipping level (the consistent "
+                        "projection, at the file's rate)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="with --hard-clipped: the clipping level (default: each channel's "
+                        "detected levels)")
     p.set_defaults(func=run_remove)
 
 
@@ -114,6 +121,10 @@ def run_remove(args: argparse.Namespace) -> int:
 
     check_files(args)
     chunk_s = checked("--chunk-s", lambda c: check_positive(c, "--chunk-s"), args.chunk_s)
+    if args.threshold is not None:
+        if not args.hard_clipped:
+            raise CLIError("--threshold", "applies with --hard-clipped only")
+        checked("--threshold", lambda t: check_positive(t, "--threshold"), args.threshold)
     restorer, name = load_restorer(args)
     audio, rate = read_input(args.input)
     model_rate = int(restorer.sample_rate)
@@ -124,6 +135,10 @@ def run_remove(args: argparse.Namespace) -> int:
                                 progress=x.shape[-1] > chunk_s * model_rate)[:, 0]
     out = resample_audio(restored, model_rate, rate)[..., :audio.shape[-1]]
     out = torch.nn.functional.pad(out, (0, audio.shape[-1] - out.shape[-1]))
+    if args.hard_clipped:
+        from .removal.declipping import project_consistent
+
+        out = project_consistent(out[None].to(audio.dtype), audio[None], args.threshold)[0]
     write_output(args, out, rate)
     return 0
 

@@ -111,3 +111,29 @@ def test_remove_matches_the_pipeline_rebuilt_here(files, tmp_path, chunk_s):
     assert restored.shape == expected.shape
     scale = np.abs(expected).max()
     np.testing.assert_allclose(restored, expected, atol=1e-4 * scale)
+
+
+def test_remove_hard_clipped_keeps_the_unclipped_samples(files, tmp_path):
+    out = tmp_path / "consistent.wav"
+    result = run_cli("remove", str(files / "clipped.wav"), str(out), "--hard-clipped",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    clipped, _ = sf.read(files / "clipped.wav", always_2d=True)
+    restored, _ = sf.read(out, always_2d=True)
+    network = reference_removal(files / "clipped.wav",
+                                pretrained.load("guitar_distortion_removal"), 30.0)
+    level = np.array([0.5, 0.4])
+    inside = np.abs(clipped) < level
+    np.testing.assert_array_equal(restored[inside], clipped[inside].astype(np.float32))
+    top, bottom = clipped >= level, clipped <= -level
+    # the clipped samples: the network's output scaled by its least-squares gain on the
+    # unclipped samples of both channels, then held at or beyond the level
+    gain = network[inside] @ clipped[inside] / (network[inside] @ network[inside])
+    scaled = gain * network
+    want = np.where(top, np.maximum(scaled, level), np.minimum(scaled, -level))
+    clip = top | bottom
+    assert np.mean(np.abs(scaled[clip]) > level[None].repeat(len(clipped), 0)[clip]) > 0.2
+    np.testing.assert_allclose(restored[clip], want[clip], atol=1e-4 * np.abs(want).max())
+    result = run_cli("remove", str(files / "clipped.wav"), str(tmp_path / "t.wav"),
+                     "--threshold", "0.5", cwd=tmp_path)
+    assert "--hard-clipped" in assert_one_line_error(result, "--threshold")

@@ -137,6 +137,65 @@ def _threshold_masks(y: Tensor, threshold: float | Tensor) -> tuple[Tensor, Tens
 
 # --- framing ----------------------------------------------------------------------------------
 
+def project_consistent(estimate: Tensor, y: Tensor,
+                       threshold: float | Tensor | None = None) -> Tensor:
+    """Make a declipped estimate consistent with the hard-clipped signal ``y`` it came from.
+
+    The consistent set of ``y`` (the signals a hard clipper would turn into ``y``) is convex
+    and holds the true unclipped signal: equal to ``y`` where ``y`` is not clipped, at or above
+    the level where ``y`` sits at ``+θ``, at or below where it sits at ``−θ``. The estimate is
+    first scaled per item by the least-squares gain that fits it to ``y`` on the unclipped
+    samples (a restoration network may return a quieter signal than the clipper's input; 1
+    when no sample is unclipped or the estimate is silent there), then projected onto the set
+    sample by sample: unclipped samples are replaced by ``y``, clipped ones raised to the level
+    (or lowered to ``−θ``) where they fall short of it. A projection onto a convex set that
+    holds the truth never moves the scaled estimate away from it: its distance to the true
+    signal at ``y``'s level does not grow.
+
+    Only for hard clipping (where the unclipped samples are exact); soft clipping and overdrive
+    change every sample.
+
+    Args:
+        estimate: the restored signal ``(batch, channels, samples)``.
+        y: the clipped signal, the same shape.
+        threshold: the clipping level ``θ > 0`` (float or a tensor of shape ``()``,
+            ``(batch,)`` or ``(batch, channels)``), or ``None`` to detect each channel's levels
+            with :func:`detect_clipping`.
+
+    Returns:
+        ``(batch, channels, samples)`` in the dtype of ``estimate``; differentiable with respect
+        to ``estimate``.
+
+    Raises:
+        ValueError: naming the argument, for audio that is not finite float audio of one shape
+            or a bad threshold.
+    """
+    check_audio(estimate, "estimate")
+    check_audio(y, "y")
+    if estimate.shape != y.shape:
+        raise ValueError(f"estimate and y must have the same shape, got "
+                         f"{tuple(estimate.shape)} and {tuple(y.shape)}")
+    y = y.detach().to(estimate.dtype)
+    if threshold is None:
+        levels, high, low = _detected_masks(y)
+        upper, lower = levels[..., :1], levels[..., 1:]
+    else:
+        high, low = _threshold_masks(y, threshold)
+        upper = torch.where(high, y, torch.full_like(y, math.inf)).amin(-1, keepdim=True)
+        lower = torch.where(low, y, torch.full_like(y, -math.inf)).amax(-1, keepdim=True)
+    reliable = ~(high | low)
+    dims = tuple(range(1, y.dim()))
+    fit = (estimate * y * reliable).sum(dims, keepdim=True)
+    energy = (estimate.square() * reliable).sum(dims, keepdim=True)
+    usable = energy > torch.finfo(estimate.dtype).tiny
+    gain = torch.where(usable, fit / torch.where(usable, energy, torch.ones_like(energy)),
+                       torch.ones_like(energy))
+    scaled = gain * estimate
+    out = torch.where(reliable, y, scaled)
+    out = torch.where(high, torch.maximum(out, upper.expand_as(out)), out)
+    return torch.where(low, torch.minimum(out, lower.expand_as(out)), out)
+
+
 def window_length(sample_rate: float, window_s: float | None = None) -> int:
     """Window length in samples: ``window_s·sample_rate`` rounded to a multiple of 4 (the hop is
     a quarter window), 8192 at 44.1 kHz by default (:data:`DEFAULT_WINDOW_S`).
@@ -458,4 +517,5 @@ def aspade(y: Tensor, sample_rate: float, threshold: float | Tensor | None = Non
         return y + added.reshape(batch, channels, n)
 
 
-__all__ = ["CLIP_TOLERANCE_EPS", "DEFAULT_WINDOW_S", "aspade", "detect_clipping", "window_length"]
+__all__ = ["CLIP_TOLERANCE_EPS", "DEFAULT_WINDOW_S", "aspade", "detect_clipping",
+           "project_consistent", "window_length"]
