@@ -376,6 +376,54 @@ def test_fixed_controls_match_hand_denormalised_parameters():
     assert_within_rounding(trem[0]["target"], expected, ops=8)
 
 
+def test_peak_levels_are_drawn_per_item_and_the_effect_runs_on_the_scaled_clip():
+    data = SyntheticPairs("overdrive", num_items=6, duration_s=0.1, sample_rate=SR, seed=7,
+                          peak_db=(-30.0, 0.0))
+    plain = SyntheticPairs("overdrive", num_items=6, duration_s=0.1, sample_rate=SR, seed=7)
+    effect = SoxOverdrive(SR)
+    peaks = []
+    for i in range(6):
+        item, clip = data[i], plain[i]
+        level = data.level_of(i)
+        peak_db = 20 * np.log10(float(item["input"].abs().max()))
+        assert -30.0 <= level <= 0.0 and abs(peak_db - level) < 1e-4
+        peaks.append(peak_db)
+        # the same clip and controls as without peak_db, only scaled
+        scale = float(item["input"].abs().max() / clip["input"].abs().max())
+        torch.testing.assert_close(item["input"], clip["input"] * scale)
+        assert torch.equal(item["controls"], clip["controls"])
+        expected = effect(item["input"][None], item["controls"][None])[0]
+        torch.testing.assert_close(item["target"], expected, rtol=0, atol=0)
+        assert torch.equal(data[i]["input"], item["input"])  # seeded
+    assert max(peaks) - min(peaks) > 5.0  # the levels differ between items
+    assert data.level_of(0, epoch=1) != data.level_of(0)  # and between epochs
+    assert plain.level_of(0) is None
+
+
+def test_edge_probability_puts_controls_at_the_ends_of_their_ranges():
+    kwargs = {"num_items": 400, "duration_s": 0.01, "sample_rate": SR, "seed": 9}
+    plain = SyntheticPairs("overdrive", **kwargs)
+    edged = SyntheticPairs("overdrive", edge_probability=0.3, **kwargs)
+    q = torch.stack([edged.controls_of(i) for i in range(400)])
+    uniform = torch.stack([plain.controls_of(i) for i in range(400)])
+    at_zero, at_one = (q == 0).float().mean(), (q == 1).float().mean()
+    # 800 draws at p = 0.15 each: 4 standard deviations is about 0.05
+    assert abs(at_zero - 0.15) < 0.05 and abs(at_one - 0.15) < 0.05
+    inside = (q > 0) & (q < 1)
+    assert torch.equal(q[inside], uniform[inside])  # the others keep their uniform draw
+    assert not ((uniform == 0) | (uniform == 1)).any()
+    with pytest.raises(ValueError, match="edge_probability"):
+        SyntheticPairs("overdrive", edge_probability=1.0, **kwargs)
+
+
+@pytest.mark.parametrize("peak_db", [(0.0, -10.0), (-10.0, 30.0), (-10.0,), "loud",
+                                     (float("nan"), 0.0)])
+def test_bad_peak_range_is_refused(peak_db):
+    with pytest.raises(ValueError, match="peak_db"):
+        SyntheticPairs("overdrive", num_items=1, duration_s=0.1, sample_rate=SR,
+                       peak_db=peak_db)
+
+
 def test_removal_direction_swaps_input_and_target():
     kwargs = {"num_items": 2, "duration_s": 0.1, "sample_rate": SR, "seed": 5}
     emulation = SyntheticPairs("distortion", **kwargs)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import copy
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import pytorch_lightning as pl
 import soundfile as sf
 import torch
+import yaml
 from _signals import seeded
 
 from dasp_blind import pretrained
@@ -132,6 +134,33 @@ def test_conditioned_model_learns_from_random_controls(tmp_path):
         trainer(tmp_path, max_epochs=1).fit(mismatched, data)
 
 
+def test_data_module_passes_the_peak_range_to_every_split():
+    data = ModellingDataModule(effect="overdrive", segment_s=0.02, sample_rate=RATE,
+                               train_items=2, val_items=2, test_items=2, peak_db=(-24, -6))
+    for split in ("train", "val", "test"):
+        item = data.dataset(split)[0]
+        peak_db = 20 * math.log10(float(item["input"].abs().max()))
+        assert -24.0 - 1e-4 <= peak_db <= -6.0 + 1e-4
+    assert data.hparams.peak_db == [-24.0, -6.0]
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "dasp_blind" / "configs" / "modelling"
+
+
+@pytest.mark.parametrize("name", ["overdrive_gru", "overdrive_gru_knobs"])
+def test_packaged_configs_build_a_model_that_takes_their_batches(name):
+    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    module = ModellingModule(**config["model"]["init_args"])
+    data_args = {**config["data"]["init_args"], "train_items": 2, "val_items": 1,
+                 "test_items": 1, "segment_s": 0.01, "num_workers": 0}
+    data = ModellingDataModule(**data_args)
+    batch = next(iter(data.train_dataloader()))
+    assert module.model.num_controls == data.num_controls
+    with torch.no_grad():
+        out = module(batch["input"], batch.get("controls"))
+    assert out.shape == batch["target"].shape and torch.isfinite(out).all()
+
+
 def test_non_recurrent_models_take_one_step_per_batch(tmp_path):
     module = ModellingModule("cafx", {"frame_length": 256, "hop_length": 128, "filters": 4,
                                       "kernel_size": 8, "pool_size": 8, "context": 1},
@@ -168,6 +197,8 @@ def test_pair_folder_splits(tmp_path):
     ({"direction": "sideways"}, "direction"),
     ({"segment_s": 0.0}, "segment_s"),
     ({"batch_size": 0}, "batch_size"),
+    ({"peak_db": [0.0, -6.0]}, "peak_db"),
+    ({"source": "pairs", "root": ".", "peak_db": [-12.0, 0.0]}, "peak_db"),
 ])
 def test_data_module_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -577,6 +577,33 @@ class IDMTPairs(Dataset):
 
 # ------------------------------------------------------------------------------ synthetic pairs
 
+#: Mixed into an item's seed for its level, so that level and controls are independent draws.
+_LEVEL_SALT = 0x1E7E1
+#: The highest peak ``peak_db`` may ask for, in dBFS.
+MAX_PEAK_DB = 20.0
+
+
+def check_peak_db(peak_db: object) -> tuple[float, float] | None:
+    """``peak_db`` as ``(low, high)`` floats, checked (``None`` passes)."""
+    if peak_db is None:
+        return None
+    if (isinstance(peak_db, str) or not isinstance(peak_db, Sequence) or len(peak_db) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                       and np.isfinite(v) for v in peak_db)
+            or not peak_db[0] <= peak_db[1] <= MAX_PEAK_DB):
+        raise ValueError(f"peak_db must be None or (low, high) in dBFS with low <= high <= "
+                         f"{MAX_PEAK_DB:g}, got {peak_db!r}")
+    return float(peak_db[0]), float(peak_db[1])
+
+
+def check_edge_probability(value: object) -> float:
+    """``edge_probability`` checked: a number in ``[0, 1)``."""
+    probability = check_in_interval(value, "edge_probability", 0.0, 1.0)
+    if probability >= 1.0:
+        raise ValueError(f"edge_probability must be below 1, got {value!r}")
+    return probability
+
+
 class SyntheticPairs(Dataset):
     """Clean clips of a library source through one of the library's effects.
 
@@ -612,6 +639,15 @@ class SyntheticPairs(Dataset):
             dry).
         controls: ``"random"`` or a dict of fixed normalised values.
         root: folder of audio files, for ``source="folder"``.
+        peak_db: ``None`` (the clips' own levels), or ``(low, high)``: each item's clean clip
+            is scaled to a peak drawn uniformly in ``[low, high]`` dBFS (from a seed derived
+            from ``(seed, i, epoch)``) before the effect, so that a model learns the effect at
+            every input level (a distortion changes with its input's level: DI guitar peaks at
+            −18 to −1 dBFS, a mastered mix at 0). Silent clips stay silent.
+        edge_probability: random controls only: the probability that a control is set to an
+            end of its range (0 or 1, each half as likely) instead of a uniform draw, so that a
+            conditioned model sees the ends, where effects can change behaviour abruptly (the
+            SoX overdrive bypasses at a gain of exactly 0 dB). In ``[0, 1)``; 0 by default.
         split: ``None`` or ``"train"``, ``"valid"``, ``"test"``: the files of that split of the
             folder (:func:`~dasp_blind.data.clips.split_files`; ``source="folder"`` only).
 
@@ -629,8 +665,11 @@ class SyntheticPairs(Dataset):
     def __init__(self, effect: str, source: str = "guitar", num_items: int = 100,
                  duration_s: float = 1.0, sample_rate: int = 44100, seed: int = 0,
                  direction: str = "emulation", controls: str | Mapping[str, float] = "random",
-                 root: str | os.PathLike | None = None, split: str | None = None):
+                 root: str | os.PathLike | None = None, split: str | None = None,
+                 peak_db: Sequence[float] | None = None, edge_probability: float = 0.0):
         check_choice(effect, "effect", tuple(SYNTHETIC_EFFECTS))
+        self.peak_db = check_peak_db(peak_db)
+        self.edge_probability = check_edge_probability(edge_probability)
         check_choice(source, "source", tuple(SYNTHETIC_SOURCES))
         self.direction = check_choice(direction, "direction", DIRECTIONS)
         self.seed = check_seed(seed)
@@ -672,11 +711,30 @@ class SyntheticPairs(Dataset):
         if self._fixed is not None:
             return self._fixed.clone()
         generator = torch.Generator().manual_seed(_item_seed(self.seed, index, epoch))
-        return self.effect.param_space.sample(1, generator=generator, dtype=torch.float32)[0]
+        q = self.effect.param_space.sample(1, generator=generator, dtype=torch.float32)[0]
+        if self.edge_probability > 0:
+            at_edge = torch.rand(q.shape, generator=generator) < self.edge_probability
+            ends = (torch.rand(q.shape, generator=generator) < 0.5).to(q.dtype)
+            q = torch.where(at_edge, ends, q)
+        return q
+
+    def level_of(self, index: int, epoch: int = 0) -> float | None:
+        """The peak in dBFS item ``index`` is scaled to in ``epoch`` (``None`` without
+        ``peak_db``)."""
+        if self.peak_db is None:
+            return None
+        generator = torch.Generator().manual_seed(_item_seed(self.seed, index, epoch) ^ _LEVEL_SALT)
+        low, high = self.peak_db
+        return low + (high - low) * float(torch.rand((), generator=generator, dtype=torch.float64))
 
     def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Tensor]:
         epoch, i = epoch_and_item(index, len(self))
         dry = clip_of(self.clips, epoch, i)
+        level = self.level_of(i, epoch)
+        if level is not None:
+            peak = dry.abs().max()
+            if peak > 0:
+                dry = dry * (10.0 ** (level / 20.0) / peak)
         q = self.controls_of(i, epoch)
         with torch.no_grad():
             wet = self.effect(dry[None], q[None])[0]
@@ -690,4 +748,5 @@ class SyntheticPairs(Dataset):
 __all__ = ["ALIGNMENT_SEARCH_S", "DIRECTIONS", "IDMT_DRY_CODE", "IDMT_EFFECTS",
            "IDMT_INSTRUMENTS", "PAIR_ROLES", "PAIR_SPLITS", "SYNTHETIC_EFFECTS",
            "SYNTHETIC_SOURCES", "IDMTPair", "IDMTPairs", "PairFiles", "PairFolder",
-           "SyntheticPairs", "estimate_lag", "find_pairs"]
+           "SyntheticPairs", "check_edge_probability", "check_peak_db", "estimate_lag",
+           "find_pairs"]

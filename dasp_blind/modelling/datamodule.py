@@ -21,13 +21,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from torch.utils.data import Dataset, Subset
 
 from .._checks import check_bool, check_choice, check_int, check_positive, check_seed
 from ..data.datamodule import SplitDataModule
-from .data import DIRECTIONS, IDMTPairs, PairFolder, SyntheticPairs
+from .data import (
+    DIRECTIONS,
+    IDMTPairs,
+    PairFolder,
+    SyntheticPairs,
+    check_edge_probability,
+    check_peak_db,
+)
 
 #: The pair sources of :class:`ModellingDataModule`.
 SOURCES = ("synthetic", "pairs", "idmt")
@@ -60,6 +67,11 @@ class ModellingDataModule(SplitDataModule):
         num_workers: DataLoader workers.
         seed: base seed of the synthetic splits and of the shuffling.
         redraw: synthetic training pairs: new clips and controls every epoch.
+        peak_db: synthetic pairs: ``None`` (the clean source's levels) or ``(low, high)``, a
+            peak level in dBFS drawn per item (see
+            :class:`~dasp_blind.modelling.data.SyntheticPairs`).
+        edge_probability: synthetic pairs with random controls: the probability that a control
+            sits at an end of its range (see :class:`~dasp_blind.modelling.data.SyntheticPairs`).
     """
 
     def __init__(self, source: str = "synthetic", effect: str | None = "overdrive",
@@ -67,7 +79,8 @@ class ModellingDataModule(SplitDataModule):
                  root: str | None = None, direction: str = "emulation", segment_s: float = 0.5,
                  sample_rate: int = 44100, batch_size: int = 16, train_items: int = 512,
                  val_items: int = 64, test_items: int = 64, num_workers: int = 0,
-                 seed: int = 0, redraw: bool = True):
+                 seed: int = 0, redraw: bool = True,
+                 peak_db: Sequence[float] | None = None, edge_probability: float = 0.0):
         super().__init__()
         check_choice(source, "source", SOURCES)
         check_choice(direction, "direction", DIRECTIONS)
@@ -87,6 +100,11 @@ class ModellingDataModule(SplitDataModule):
         check_int(num_workers, "num_workers", low=0)
         check_seed(seed)
         check_bool(redraw, "redraw")
+        if peak_db is not None:
+            if source != "synthetic":
+                raise ValueError(f"peak_db applies to synthetic pairs, got source={source!r}")
+            peak_db = list(check_peak_db(peak_db))
+        check_edge_probability(edge_probability)
         self.save_hyperparameters()
         self._idmt: IDMTPairs | None = None
 
@@ -98,7 +116,8 @@ class ModellingDataModule(SplitDataModule):
                                   hp.sample_rate, hp.seed + offset, hp.direction, hp.controls,
                                   root=hp.root if hp.clean == "folder" else None,
                                   split={"val": "valid"}.get(split, split)
-                                  if hp.clean == "folder" else None)
+                                  if hp.clean == "folder" else None, peak_db=hp.peak_db,
+                                  edge_probability=hp.edge_probability)
         if hp.source == "pairs":
             return PairFolder(hp.root, hp.segment_s, hp.sample_rate, split=folder)
         if self._idmt is None:
