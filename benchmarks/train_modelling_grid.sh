@@ -43,7 +43,7 @@ for run in "${runs[@]}"; do
   echo "== $run: $effect, $direction, $minutes min"
   OMP_WAIT_POLICY=PASSIVE dasp-blind fit --config modelling/overdrive_gru "${args[@]}" \
     --data.init_args.effect "$effect" --data.init_args.direction "$direction" \
-    --trainer.max_time "00:00:$minutes:00" --trainer.default_root_dir "$out/$run" \
+    --trainer.max_time "00:00:$(printf %02d "$minutes"):00" --trainer.default_root_dir "$out/$run" \
     --trainer.enable_progress_bar false > "$out/$run/log.txt" 2>&1
   checkpoint=$(ls -t "$out/$run"/lightning_logs/version_*/checkpoints/*.ckpt | head -1)
   python benchmarks/eval_modelling.py --checkpoint "$checkpoint" --effect "$effect" \
