@@ -121,6 +121,27 @@ def test_fit_exports_weights_and_plugin_files_that_load_back(tmp_path):
     assert tested["test_esr"] >= 0 and np.isfinite(tested["test_loss"])
 
 
+def test_init_weights_start_from_an_export_and_refuse_another_model(tmp_path):
+    first = ModellingModule("rnn", TINY_GRU, sample_rate=RATE)
+    first.model.reset_parameters(seeded(11))
+    first.export(tmp_path / "first.pt", recipe={"command": None, "data": None, "steps": 0,
+                                                "seed": None}, metrics={})
+    again = ModellingModule("rnn", TINY_GRU, sample_rate=RATE,
+                            init_weights=str(tmp_path / "first.pt"))
+    for name, value in first.model.state_dict().items():
+        assert torch.equal(again.model.state_dict()[name], value), name
+    assert not torch.equal(ModellingModule("rnn", TINY_GRU).model.lin.weight,
+                           first.model.lin.weight)  # without init_weights: its own draw
+    with pytest.raises(ValueError, match="init_weights"):
+        ModellingModule("rnn", {**TINY_GRU, "hidden_size": 5},
+                        init_weights=str(tmp_path / "first.pt"))
+    with pytest.raises(ValueError, match="init_weights"):
+        ModellingModule("tcn", None, init_weights=str(tmp_path / "first.pt"))
+    shipped = ModellingModule("rnn", {"cell": "gru", "hidden_size": 48, "skip": True},
+                              init_weights="overdrive_gru48")
+    assert torch.equal(shipped.model.lin.weight, pretrained.load("overdrive_gru48").lin.weight)
+
+
 def test_conditioned_model_learns_from_random_controls(tmp_path):
     module = ModellingModule("rnn", {"hidden_size": 4, "num_controls": 2}, sample_rate=RATE,
                              update_samples=100)

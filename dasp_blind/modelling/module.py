@@ -51,6 +51,19 @@ def run_model(model: nn.Module, x: Tensor, controls: Tensor | None) -> Tensor:
     return model(x, controls) if _num_controls(model) else model(x)
 
 
+def _initial_state(init_weights: str, model_class: type, init_args: dict[str, Any]
+                   ) -> dict[str, Tensor]:
+    """The state dict of the exported or shipped ``init_weights``, checked to be a
+    ``model_class`` built with ``init_args``."""
+    info = pretrained.info(init_weights)
+    wanted = f"{model_class.__module__}.{model_class.__qualname__}"
+    if info["class_path"] != wanted or dict(info["init_args"]) != init_args:
+        raise ValueError(f"init_weights {init_weights!r} hold a {info['class_path']} with "
+                         f"init_args {info['init_args']}, but this module builds {wanted} with "
+                         f"{init_args}")
+    return pretrained.load(init_weights).state_dict()
+
+
 class ModellingModule(pl.LightningModule):
     """Fits an effect model to map ``input`` to ``target``.
 
@@ -80,6 +93,11 @@ class ModellingModule(pl.LightningModule):
             200), also left out of the logged metrics.
         update_samples: samples per truncated-BPTT update of a recurrent model (Wright: 1000);
             0 back-propagates through the whole segment.
+        init_weights: weights to start from (fine-tuning, e.g. a shipped model on your own
+            recordings): a :mod:`dasp_blind.pretrained` name (``"overdrive_gru48"``) or the path
+            of a ``.pt`` exported by an earlier run, of the same model class and ``model_args``.
+            The optimiser starts afresh (unlike ``--ckpt_path``, which also restores its state
+            and the decayed learning rate).
         grad_clip: ``> 0``: the gradients' global norm is clipped to it before every update
             (a guard for conditioned models, whose loud settings can blow a step up); ``0``
             (Wright's recipe) leaves them alone.
@@ -89,7 +107,7 @@ class ModellingModule(pl.LightningModule):
                  sample_rate: int = 44100, loss_terms: dict[str, float] | None = None,
                  lr: float = 5e-3, weight_decay: float = 1e-4, patience: int = 5,
                  warmup_samples: int = 200, update_samples: int = 1000,
-                 grad_clip: float = 0.0):
+                 grad_clip: float = 0.0, init_weights: str | None = None):
         super().__init__()
         check_int(sample_rate, "sample_rate", low=1)
         check_positive(lr, "lr")
@@ -100,6 +118,9 @@ class ModellingModule(pl.LightningModule):
         check_non_negative(grad_clip, "grad_clip")
         self.save_hyperparameters()
         self.model = build_model(model, model_args)
+        if init_weights is not None:
+            self.model.load_state_dict(_initial_state(init_weights, type(self.model),
+                                                      dict(model_args or {})))
         self.loss = ModellingLoss(loss_terms)
         self.automatic_optimization = False
 
@@ -219,7 +240,9 @@ class ModellingModule(pl.LightningModule):
         hp = self.hparams
         return run_recipe(self.trainer, loss_terms=dict(self.loss.terms), lr=hp.lr,
                           weight_decay=hp.weight_decay, warmup_samples=hp.warmup_samples,
-                          update_samples=hp.update_samples, grad_clip=hp.grad_clip)
+                          update_samples=hp.update_samples, grad_clip=hp.grad_clip,
+                          init_weights=(None if hp.init_weights is None
+                                        else str(hp.init_weights)))
 
     def _metrics(self) -> dict[str, Any]:
         return logged_metrics(self.trainer, "val", "the validation split of the run's data "
