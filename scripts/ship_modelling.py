@@ -29,7 +29,7 @@ def main() -> None:
     hp = module.hparams
     recipe.update(loss_terms=dict(module.loss.terms), lr=hp.lr, weight_decay=hp.weight_decay,
                   warmup_samples=hp.warmup_samples, update_samples=hp.update_samples,
-                  grad_clip=hp.get("grad_clip", 0.0))
+                  grad_clip=hp.get("grad_clip", 0.0), init_weights=hp.get("init_weights"))
     metrics = {"measured_on": (f"{evaluation['clips']} held-out clips of "
                                f"{evaluation['seconds']:g} s at {evaluation['rate']} Hz per "
                                f"source (synthetic guitar seeds 1000+, synthetic music seed "
