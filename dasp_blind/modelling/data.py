@@ -54,6 +54,7 @@ from ..data.clips import AUDIO_EXTENSIONS, build_clips, epoch_and_item, find_aud
 from ..data.pairs import _item_seed, clip_of
 from ..effects import Chorus, Compressor, HardClip, SoxOverdrive, Tremolo
 from ..effects.base import Effect
+from ..functional.units import db_to_gain
 
 #: Sub-folders of an Automated-GuitarAmpModelling data folder that ``split`` selects.
 PAIR_SPLITS = ("train", "val", "test")
@@ -734,7 +735,7 @@ class SyntheticPairs(Dataset):
         if level is not None:
             peak = dry.abs().max()
             if peak > 0:
-                dry = dry * (10.0 ** (level / 20.0) / peak)
+                dry = dry * (db_to_gain(level) / peak)
         q = self.controls_of(i, epoch)
         with torch.no_grad():
             wet = self.effect(dry[None], q[None])[0]
