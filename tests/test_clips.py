@@ -18,10 +18,11 @@ from dasp_blind.data import (
     FolderClips,
     MusdbClips,
     SyntheticClips,
+    SyntheticGuitarClips,
     build_clips,
     synthetic_music,
 )
-from dasp_blind.data.clips import MAX_TRIES, UnreadableFileError, split_files
+from dasp_blind.data.clips import MAX_TRIES, InterleavedClips, UnreadableFileError, split_files
 from dasp_blind.data.pairs import EpochSampler
 from dasp_blind.effects import Compressor
 
@@ -140,6 +141,35 @@ def test_build_clips_synthetic_matches_class():
     b = SyntheticClips(3, 0.25, SR, seed=7)
     assert isinstance(a, SyntheticClips)
     assert torch.equal(a[2], b[2])
+
+
+def test_mixed_clips_deal_guitar_and_music_in_turn_every_epoch():
+    mixed = build_clips("mixed", 5, 0.25, SR, seed=7, style="rock", dynamics=True)
+    guitar = SyntheticGuitarClips(3, 0.25, SR, seed=7)
+    music = SyntheticClips(2, 0.25, SR, seed=7, style="rock", dynamics=True)
+    assert isinstance(mixed, InterleavedClips) and len(mixed) == 5
+    expected = [guitar[0], music[0], guitar[1], music[1], guitar[2]]
+    for i, clip in enumerate(expected):
+        assert torch.equal(mixed[i], clip)
+        assert torch.equal(mixed[(0, i)], clip)
+    assert torch.equal(mixed[(3, 3)], music[(3, 1)])
+    assert torch.equal(mixed[(3, 4)], guitar[(3, 2)])
+    assert not torch.equal(mixed[(3, 4)], mixed[4])
+    assert torch.equal(mixed[-1], guitar[2])
+
+
+def test_interleaved_clips_errors_name_the_argument():
+    guitar = SyntheticGuitarClips(2, 0.25, SR)
+    with pytest.raises(ValueError, match="num_items >= 2"):
+        build_clips("mixed", 1, 0.25, SR)
+    with pytest.raises(ValueError, match="two or more"):
+        InterleavedClips([guitar])
+    with pytest.raises(ValueError, match="round-robin"):
+        InterleavedClips([SyntheticGuitarClips(1, 0.25, SR), SyntheticClips(3, 0.25, SR)])
+    with pytest.raises(ValueError, match="sample_rate and num_samples"):
+        InterleavedClips([guitar, SyntheticClips(2, 0.5, SR)])
+    with pytest.raises(IndexError):
+        InterleavedClips([guitar, SyntheticClips(2, 0.25, SR)])[4]
 
 
 # -------------------------------------------------------------------------------------- folder

@@ -376,6 +376,17 @@ def test_fixed_controls_match_hand_denormalised_parameters():
     assert_within_rounding(trem[0]["target"], expected, ops=8)
 
 
+def test_mixed_source_alternates_guitar_and_music_of_random_genres():
+    data = SyntheticPairs("overdrive", source="mixed", num_items=4, duration_s=0.1,
+                          sample_rate=SR, seed=3)
+    guitar = SyntheticGuitarClips(2, 0.1, SR, seed=3)
+    music = SyntheticClips(2, 0.1, SR, seed=3, style="random", dynamics=True)
+    for i, clip in enumerate([guitar[0], music[0], guitar[1], music[1]]):
+        torch.testing.assert_close(data[i]["input"], clip, rtol=0, atol=0)
+    assert data[1]["input"].abs().max() == 1.0  # music is peak-normalised, guitar is not
+    assert data[0]["input"].abs().max() < 0.9
+
+
 def test_peak_levels_are_drawn_per_item_and_the_effect_runs_on_the_scaled_clip():
     data = SyntheticPairs("overdrive", num_items=6, duration_s=0.1, sample_rate=SR, seed=7,
                           peak_db=(-30.0, 0.0))

@@ -551,6 +551,53 @@ def _describe_error(err: Exception) -> str:
     return f"{type(err).__name__}: {lines[-1] if lines else ''}"
 
 
+class InterleavedClips(ClipSource):
+    """Clips taken in turn from several clip sources of the same length and rate.
+
+    Item ``i`` is item ``i // k`` of ``sources[i % k]`` (``k = len(sources)``), in every epoch:
+    the index ``(epoch, i)`` asks that source for ``(epoch, i // k)``, so each part still draws
+    new clips every epoch. Every clip keeps its source's level (synthetic guitar at DI levels,
+    the others peak-normalised). ``build_clips("mixed", ...)`` interleaves the synthetic guitar
+    with synthetic music, so that a model sees single instruments and dense mixes alike.
+
+    Args:
+        sources: two or more clip sources with one ``sample_rate`` and ``num_samples``; source
+            ``j`` holds ``ceil((n - j) / k)`` items, where ``n`` is their total (what a
+            round-robin deal of ``n`` items gives).
+
+    Raises:
+        ValueError: if ``sources`` are fewer than two, not clip sources, of different rates or
+            lengths, or not sized for a round-robin deal.
+    """
+
+    def __init__(self, sources: Sequence[ClipSource]):
+        sources = list(sources) if isinstance(sources, Sequence) else []
+        if len(sources) < 2 or not all(isinstance(s, ClipSource) for s in sources):
+            raise ValueError("sources must be a sequence of two or more ClipSource datasets")
+        first = sources[0]
+        for source in sources[1:]:
+            if (source.sample_rate, source.num_samples) != (first.sample_rate,
+                                                            first.num_samples):
+                raise ValueError(f"sources must share sample_rate and num_samples, got "
+                                 f"{first.sample_rate} Hz x {first.num_samples} and "
+                                 f"{source.sample_rate} Hz x {source.num_samples}")
+        total, k = sum(len(s) for s in sources), len(sources)
+        dealt = [-(-(total - j) // k) for j in range(k)]
+        if [len(s) for s in sources] != dealt:
+            raise ValueError(f"sources must hold {dealt} items (a round-robin deal of {total}), "
+                             f"got {[len(s) for s in sources]}")
+        super().__init__(total, first.duration_s, first.sample_rate, first.seed)
+        self.sources = sources
+
+    def _describe(self) -> str:
+        return f"InterleavedClips({', '.join(s._describe() for s in self.sources)})"
+
+    def __getitem__(self, index: int | tuple[int, int]) -> Tensor:
+        epoch, i = epoch_and_item(index, self.num_items)
+        k = len(self.sources)
+        return self.sources[i % k][(epoch, i // k)]
+
+
 def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
                 sample_rate: int = 44100, seed: int = 0, root: str | os.PathLike | None = None,
                 subset: str = "train", split: str | None = None, is_wav: bool = False,
@@ -562,8 +609,10 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
         source: ``"synthetic"`` (:class:`SyntheticClips`), ``"guitar"``
             (:class:`~dasp_blind.data.guitar.SyntheticGuitarClips`: clean guitar at DI
             levels, not peak-normalised), ``"folder"`` (:class:`FolderClips` over ``root`` with
-            ``split``) or ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
-            ``split`` and ``is_wav``).
+            ``split``), ``"musdb"`` (:class:`MusdbClips` over ``root`` with ``subset``,
+            ``split`` and ``is_wav``) or ``"mixed"`` (:class:`InterleavedClips`: the synthetic
+            guitar at even items, synthetic music with ``style`` and ``dynamics`` at odd ones;
+            ``num_items >= 2``).
         num_items: number of clips, >= 1; ``None`` (folder and MUSDB only) for ``passes`` clips
             per file or track.
         duration_s: length of each clip in seconds.
@@ -588,10 +637,19 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
     if name == "synthetic":
         return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics,
                               style=style)
-    if name == "guitar":
+    if name in ("guitar", "mixed"):
         from .guitar import SyntheticGuitarClips  # guitar.py builds on this module
 
-        return SyntheticGuitarClips(num_items, duration_s, sample_rate, seed)
+        if name == "guitar":
+            return SyntheticGuitarClips(num_items, duration_s, sample_rate, seed)
+        count = _check_num_items(num_items)
+        if count < 2:
+            raise ValueError(f"source='mixed' needs num_items >= 2 (guitar and music), got "
+                             f"{num_items!r}")
+        return InterleavedClips([
+            SyntheticGuitarClips(count - count // 2, duration_s, sample_rate, seed),
+            SyntheticClips(count // 2, duration_s, sample_rate, seed, dynamics=dynamics,
+                           style=style)])
     if name in ("folder", "musdb"):
         if root is None:
             raise ValueError(f"source={source!r} needs root (a directory), got root=None")
@@ -601,10 +659,11 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
         return MusdbClips(root, num_items, subset=subset, split=split, duration_s=duration_s,
                           sample_rate=sample_rate, seed=seed, is_wav=is_wav, passes=passes,
                           skip_bad_files=skip_bad_files)
-    raise ValueError(f"source must be 'synthetic', 'guitar', 'folder' or 'musdb', got "
-                     f"{source!r}")
+    raise ValueError(f"source must be 'synthetic', 'guitar', 'mixed', 'folder' or 'musdb', "
+                     f"got {source!r}")
 
 
 __all__ = ["AUDIO_EXTENSIONS", "FOLDER_SPLITS", "MAX_TRIES", "SILENCE_PEAK", "ClipSource",
-           "FolderClips", "MusdbClips", "SyntheticClips", "UnreadableFileError", "build_clips",
-           "epoch_and_item", "find_audio_files", "split_files"]
+           "FolderClips", "InterleavedClips", "MusdbClips", "SyntheticClips",
+           "UnreadableFileError", "build_clips", "epoch_and_item", "find_audio_files",
+           "split_files"]

@@ -19,7 +19,7 @@ from .datamodule import SplitDataModule
 from .pairs import EffectPairDataset
 from .synthetic import STYLES
 
-SOURCES = ("synthetic", "guitar", "folder", "musdb")
+SOURCES = ("synthetic", "guitar", "mixed", "folder", "musdb")
 #: Offset of each split's seed from the module's seed, its MUSDB subset and split, its folder
 #: split.
 _SPLITS = {"train": (0, "train", "train", "train"), "val": (1, "train", "valid", "valid"),
@@ -66,7 +66,8 @@ class EffectDataModule(SplitDataModule):
             :func:`~dasp_blind.effects.catalog.from_spec` built at ``sample_rate``
             (``"compressor"``, or ``{"eq": "parametric_eq", "dist": "parametric_clipper"}`` for
             a chain).
-        source: ``"synthetic"``, ``"guitar"``, ``"folder"`` or ``"musdb"``.
+        source: ``"synthetic"``, ``"guitar"``, ``"mixed"`` (the two in turn), ``"folder"`` or
+            ``"musdb"``.
         root: folder of audio files or MUSDB18 root (required for ``"folder"`` / ``"musdb"``).
         duration_s: clip length in seconds.
         sample_rate: sample rate in Hz.
@@ -123,7 +124,7 @@ class EffectDataModule(SplitDataModule):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         for name, value in (("train_items", train_items), ("val_items", val_items),
                             ("test_items", test_items)):
-            if value is None and source in ("synthetic", "guitar"):
+            if value is None and source in ("synthetic", "guitar", "mixed"):
                 raise ValueError(f"{name}=None (passes × the number of files or tracks) needs "
                                  f"source='folder' or 'musdb', got source={source!r}; give "
                                  f"{name} a positive integer")

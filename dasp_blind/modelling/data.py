@@ -99,7 +99,8 @@ SYNTHETIC_EFFECTS: dict[str, type[Effect]] = {
 }
 #: Clip sources of :class:`SyntheticPairs` and the :func:`~dasp_blind.data.clips.build_clips`
 #: source each one builds.
-SYNTHETIC_SOURCES = {"guitar": "guitar", "music": "synthetic", "folder": "folder"}
+SYNTHETIC_SOURCES = {"guitar": "guitar", "music": "synthetic", "mixed": "mixed",
+                     "folder": "folder"}
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -610,8 +611,11 @@ class SyntheticPairs(Dataset):
 
     Item ``i`` takes clip ``i`` of ``build_clips(source, num_items, duration_s, sample_rate,
     seed)`` (:data:`SYNTHETIC_SOURCES`: ``"guitar"`` synthetic DI guitar, peaks in
-    ``[-18, -1]`` dBFS; ``"music"`` synthetic music, peak-normalised to 1; ``"folder"`` random
-    windows of the audio files under ``root``, peak-normalised), and renders
+    ``[-18, -1]`` dBFS; ``"music"`` synthetic music, peak-normalised to 1; ``"mixed"`` the two
+    in turn, guitar at even items and music of random genres with dynamics at odd ones
+    (:class:`~dasp_blind.data.clips.InterleavedClips`), the source to train on when the model
+    must hold for single instruments and full mixes alike; ``"folder"`` random windows of the
+    audio files under ``root``, peak-normalised), and renders
     ``wet = effect(dry[None], q[None])[0]`` under ``torch.no_grad()`` with the effect of
     :data:`SYNTHETIC_EFFECTS` built at ``sample_rate``. The controls ``q`` are
 
@@ -631,8 +635,8 @@ class SyntheticPairs(Dataset):
     Args:
         effect: a name of :data:`SYNTHETIC_EFFECTS` (``"overdrive"``, ``"distortion"``,
             ``"chorus"``, ``"tremolo"``, ``"compressor"``).
-        source: ``"guitar"``, ``"music"`` or ``"folder"``.
-        num_items: number of items, ``>= 1``.
+        source: ``"guitar"``, ``"music"``, ``"mixed"`` or ``"folder"``.
+        num_items: number of items, ``>= 1`` (``>= 2`` for ``"mixed"``).
         duration_s: length of each item in seconds.
         sample_rate: sample rate in Hz.
         seed: integer seed ``>= 0``.
@@ -677,8 +681,9 @@ class SyntheticPairs(Dataset):
         if source != "folder" and (root is not None or split is not None):
             raise ValueError(f"root and split are for source='folder', got source={source!r} "
                              f"with root={root!r}, split={split!r}")
+        music = {"style": "random", "dynamics": True} if source == "mixed" else {}
         self.clips = build_clips(SYNTHETIC_SOURCES[source], num_items, duration_s,
-                                 sample_rate, self.seed, root=root, split=split)
+                                 sample_rate, self.seed, root=root, split=split, **music)
         self.sample_rate = self.clips.sample_rate
         self.effect = SYNTHETIC_EFFECTS[effect](self.sample_rate).eval()
         self.control_names = self.effect.param_space.names

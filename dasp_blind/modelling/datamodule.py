@@ -55,7 +55,8 @@ class ModellingDataModule(SplitDataModule):
             :data:`~dasp_blind.modelling.data.SYNTHETIC_EFFECTS`; for ``"idmt"``, a name of
             :data:`~dasp_blind.modelling.data.IDMT_EFFECTS` (``None``: every effect).
         controls: ``"random"`` or a dict of fixed normalised values (synthetic pairs).
-        clean: the clean source of synthetic pairs: ``"guitar"``, ``"music"`` or ``"folder"``.
+        clean: the clean source of synthetic pairs: ``"guitar"``, ``"music"``, ``"mixed"``
+            (guitar and music in turn) or ``"folder"``.
         root: the folder of ``"pairs"``, ``"idmt"`` or of a ``"folder"`` clean source.
         direction: ``"emulation"`` (dry → wet) or ``"removal"`` (wet → dry).
         segment_s: length of the items in seconds (Wright et al.: 0.5 s).
