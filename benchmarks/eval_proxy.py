@@ -6,7 +6,8 @@ with uniformly random controls, ``--seconds`` long at 44.1 kHz, peak-normalised 
 Clips longer than 1 s also get the MAE of each second of the clip, which shows whether the proxy
 holds beyond the clip length it was trained on. The MAE of the clips whose control is in the
 lowest and in the highest fifth of its range, per control, shows where the error comes from
-(the makeup gain scales the output, and with it the absolute error).
+(the makeup gain scales the output, and with it the absolute error). ``--control
+makeup_db=0`` holds a control at a normalised value instead of drawing it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ import torch
 from dasp_blind import pretrained
 from dasp_blind.data import EffectPairDataset, SyntheticClips
 from dasp_blind.effects import Compressor, ProxyCompressor
+
+
+class HeldControls(torch.utils.data.Dataset):
+    """Effect pairs with some controls held at fixed normalised values: the wet clip is
+    rendered again by the pairs' effect with the changed controls."""
+
+    def __init__(self, pairs: EffectPairDataset, columns: list[int], values: list[float]):
+        self.pairs, self.columns, self.values = pairs, columns, values
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = dict(self.pairs[index])
+        q = item["q"].clone()
+        q[self.columns] = torch.tensor(self.values, dtype=q.dtype)
+        with torch.no_grad():
+            item["wet"] = self.pairs.effect(item["dry"][None], q[None])[0]
+        item["q"] = q
+        return item
 
 
 def mae_by_control(item_mae: torch.Tensor, q: torch.Tensor,
@@ -40,6 +61,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=1.0, help="clip length in seconds")
+    parser.add_argument("--control", action="append", default=[],
+                        help="name=value: hold a control at a normalised value in [0, 1]")
     args = parser.parse_args()
 
     meta = pretrained.info(args.weights)
@@ -47,6 +70,10 @@ def main() -> None:
     effect = ProxyCompressor(sr, proxy=args.weights)
     pairs = EffectPairDataset(SyntheticClips(args.items, args.seconds, sr, seed=args.seed),
                               Compressor(sr), seed=args.seed)
+    held = {name: float(value) for name, _, value in
+            (control.partition("=") for control in args.control)}
+    pairs = HeldControls(pairs, [effect.param_space.names.index(n) for n in held],
+                         list(held.values())) if held else pairs
     loader = torch.utils.data.DataLoader(pairs, batch_size=args.batch)
     abs_err, abs_wet, count = 0.0, 0.0, 0
     item_mae, item_q = [], []
@@ -66,7 +93,7 @@ def main() -> None:
     per_second = [e / n for e, n in zip(err_per_second, count_per_second, strict=True)]
     by_control = mae_by_control(torch.cat(item_mae), torch.cat(item_q),
                                 effect.param_space.names)
-    result = {"items": args.items, "seed": args.seed, "seconds": args.seconds,
+    result = {"items": args.items, "seed": args.seed, "seconds": args.seconds, "held": held,
               "mae": abs_err / count, "mean_abs_target": abs_wet / count,
               "relative_mae": abs_err / abs_wet, "mae_per_second": per_second,
               "mae_by_control": by_control, "training_steps": meta["recipe"]["steps"]}
