@@ -22,24 +22,20 @@ from dasp_blind.data import EffectPairDataset, SyntheticClips
 from dasp_blind.effects import Compressor, ProxyCompressor
 
 
-class HeldControls(torch.utils.data.Dataset):
-    """Effect pairs with some controls held at fixed normalised values: the wet clip is
-    rendered again by the pairs' effect with the changed controls."""
+class HeldControls(EffectPairDataset):
+    """Effect pairs whose controls in ``held`` (column -> normalised value) are held fixed;
+    the others are drawn as :class:`EffectPairDataset` draws them."""
 
-    def __init__(self, pairs: EffectPairDataset, columns: list[int], values: list[float]):
-        self.pairs, self.columns, self.values = pairs, columns, values
+    def __init__(self, clips: SyntheticClips, effect: Compressor, seed: int,
+                 held: dict[int, float]):
+        super().__init__(clips, effect, seed=seed)
+        self.held = held
 
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        item = dict(self.pairs[index])
-        q = item["q"].clone()
-        q[self.columns] = torch.tensor(self.values, dtype=q.dtype)
-        with torch.no_grad():
-            item["wet"] = self.pairs.effect(item["dry"][None], q[None])[0]
-        item["q"] = q
-        return item
+    def sample_q(self, index: int, epoch: int = 0) -> torch.Tensor:
+        q = super().sample_q(index, epoch)
+        for column, value in self.held.items():
+            q[column] = value
+        return q
 
 
 def mae_by_control(item_mae: torch.Tensor, q: torch.Tensor,
@@ -68,12 +64,11 @@ def main() -> None:
     meta = pretrained.info(args.weights)
     sr = meta["sample_rate"]
     effect = ProxyCompressor(sr, proxy=args.weights)
-    pairs = EffectPairDataset(SyntheticClips(args.items, args.seconds, sr, seed=args.seed),
-                              Compressor(sr), seed=args.seed)
     held = {name: float(value) for name, _, value in
             (control.partition("=") for control in args.control)}
-    pairs = HeldControls(pairs, [effect.param_space.names.index(n) for n in held],
-                         list(held.values())) if held else pairs
+    pairs = HeldControls(SyntheticClips(args.items, args.seconds, sr, seed=args.seed),
+                         Compressor(sr), args.seed,
+                         {effect.param_space.names.index(n): v for n, v in held.items()})
     loader = torch.utils.data.DataLoader(pairs, batch_size=args.batch)
     abs_err, abs_wet, count = 0.0, 0.0, 0
     item_mae, item_q = [], []

@@ -637,11 +637,13 @@ def build_clips(source: str, num_items: int | None, duration_s: float = 1.0,
     if name == "synthetic":
         return SyntheticClips(num_items, duration_s, sample_rate, seed, dynamics=dynamics,
                               style=style)
-    if name in ("guitar", "mixed"):
+    if name == "guitar":
         from .guitar import SyntheticGuitarClips  # guitar.py builds on this module
 
-        if name == "guitar":
-            return SyntheticGuitarClips(num_items, duration_s, sample_rate, seed)
+        return SyntheticGuitarClips(num_items, duration_s, sample_rate, seed)
+    if name == "mixed":
+        from .guitar import SyntheticGuitarClips
+
         count = _check_num_items(num_items)
         if count < 2:
             raise ValueError(f"source='mixed' needs num_items >= 2 (guitar and music), got "

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .. import pretrained
 from ..effects.catalog import EffectSpec
-from ..pretrained.recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import initial_state, logged_metrics, run_recipe
 from .estimator import HEAD_HIDDEN, EncoderSpec, Estimator
 from .losses import mel_loss, mrstft_loss, mse_q, mse_y
 from .tables import result_rows, write_results
@@ -77,19 +77,9 @@ class BlindEstimator(pl.LightningModule):
         self._synthesis_names: list[str] | None = None
         self._synthesis_label = "?"
         if init_weights is not None:
-            self.model.load_state_dict(self._initial_state(init_weights))
-
-    def _initial_state(self, init_weights: str) -> dict[str, Tensor]:
-        """The state dict of an exported or shipped estimator with this module's architecture
-        (the window may differ: it is not a weight)."""
-        recorded = dict(pretrained.info(init_weights)["init_args"])
-        wanted = self.estimator_init_args()
-        recorded.pop("window_s", None)
-        wanted.pop("window_s")
-        if recorded != wanted:
-            raise ValueError(f"init_weights {init_weights!r} were trained with init_args "
-                             f"{recorded}, but this module builds {wanted}")
-        return pretrained.load(init_weights).state_dict()
+            # the window may differ: it is not a weight
+            self.model.load_state_dict(initial_state(init_weights, self.estimator_init_args(),
+                                                     ignore=("window_s",)))
 
     # ------------------------------------------------------------------ inference API
     @property

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from .. import pretrained
 from .._checks import check_choice, check_int, check_non_negative, check_positive
 from ..metrics import esr
-from ..pretrained.recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import initial_state, logged_metrics, run_recipe
 from ..removal.crafx import CRAFx
 from .losses import PRE_EMPHASIS, ModellingLoss
 from .plugin import save_guitarml, save_rtneural
@@ -49,19 +49,6 @@ def _num_controls(model: nn.Module) -> int:
 def run_model(model: nn.Module, x: Tensor, controls: Tensor | None) -> Tensor:
     """``model(x, controls)`` for a conditioned model, ``model(x)`` otherwise."""
     return model(x, controls) if _num_controls(model) else model(x)
-
-
-def _initial_state(init_weights: str, model_class: type, init_args: dict[str, Any]
-                   ) -> dict[str, Tensor]:
-    """The state dict of the exported or shipped ``init_weights``, checked to be a
-    ``model_class`` built with ``init_args``."""
-    info = pretrained.info(init_weights)
-    wanted = f"{model_class.__module__}.{model_class.__qualname__}"
-    if info["class_path"] != wanted or dict(info["init_args"]) != init_args:
-        raise ValueError(f"init_weights {init_weights!r} hold a {info['class_path']} with "
-                         f"init_args {info['init_args']}, but this module builds {wanted} with "
-                         f"{init_args}")
-    return pretrained.load(init_weights).state_dict()
 
 
 class ModellingModule(pl.LightningModule):
@@ -119,8 +106,8 @@ class ModellingModule(pl.LightningModule):
         self.save_hyperparameters()
         self.model = build_model(model, model_args)
         if init_weights is not None:
-            self.model.load_state_dict(_initial_state(init_weights, type(self.model),
-                                                      dict(model_args or {})))
+            self.model.load_state_dict(initial_state(init_weights, dict(model_args or {}),
+                                                     model_class=type(self.model)))
         self.loss = ModellingLoss(loss_terms)
         self.automatic_optimization = False
 

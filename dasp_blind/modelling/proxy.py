@@ -18,7 +18,7 @@ from .. import pretrained
 from ..effects.dynamics import compressor_param_specs
 from ..nn.tcn import PROXY_CONTROLS, TCNCompressorProxy
 from ..params import ParamSpace
-from ..pretrained.recipe import logged_metrics, run_recipe
+from ..pretrained.recipe import initial_state, logged_metrics, run_recipe
 
 #: Hyperparameters of :class:`CompressorProxyModule` that build the network.
 ARCHITECTURE = ("kernel_size", "num_blocks", "dilation_growth", "channels")
@@ -56,7 +56,7 @@ class CompressorProxyModule(pl.LightningModule):
         self.proxy = TCNCompressorProxy(kernel_size, num_blocks, dilation_growth, channels,
                                         controls=PROXY_CONTROLS)
         if init_weights is not None:
-            self.proxy.load_state_dict(_initial_state(init_weights, self.proxy_init_args()))
+            self.proxy.load_state_dict(initial_state(init_weights, self.proxy_init_args()))
         self.param_space = ParamSpace(compressor_param_specs())
         self.control_index = [self.param_space.index(n) for n in PROXY_CONTROLS]
         self.stft_loss = auraloss.freq.MultiResolutionSTFTLoss()
@@ -115,15 +115,6 @@ class CompressorProxyModule(pl.LightningModule):
         """The last validation's ``val_*`` metrics, or ``{}`` if none ran."""
         return logged_metrics(self.trainer, "val", "the validation split of the run's data "
                                                    "module, at the last validation of fit")
-
-
-def _initial_state(init_weights: str, init_args: dict[str, Any]) -> dict[str, Tensor]:
-    """The state dict of ``init_weights``, checked against the architecture ``init_args``."""
-    recorded = pretrained.info(init_weights)["init_args"]
-    if recorded != init_args:
-        raise ValueError(f"init_weights {init_weights!r} were trained with init_args {recorded}, "
-                         f"but this module builds {init_args}")
-    return pretrained.load(init_weights).state_dict()
 
 
 def export_proxy(proxy: TCNCompressorProxy, path: Path, *, init_args: dict[str, Any],

@@ -1,13 +1,17 @@
-"""What a training run records next to the weights it exports: its recipe and its metrics
-(used by the LightningModules of estimation, removal and modelling; needs no Lightning)."""
+"""What a training run records next to the weights it exports (its recipe and its metrics), and
+the weights a run starts from (:func:`initial_state`); used by the LightningModules of
+estimation, removal and modelling; needs no Lightning."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
+
+from torch import Tensor, nn
 
 _NOT_PLAIN = object()
 
@@ -53,4 +57,33 @@ def logged_metrics(trainer: Any, prefix: str, measured_on: str) -> dict[str, Any
     return {**values, "measured_on": measured_on} if values else {}
 
 
-__all__ = ["data_recipe", "logged_metrics", "run_recipe"]
+def initial_state(init_weights: str | os.PathLike, init_args: Mapping[str, Any], *,
+                  model_class: type[nn.Module] | None = None,
+                  ignore: Collection[str] = ()) -> dict[str, Tensor]:
+    """The state dict of exported or shipped weights to start a training from, checked to
+    fit the module being built.
+
+    Args:
+        init_weights: a :mod:`dasp_blind.pretrained` name or the path of an exported ``.pt``.
+        init_args: the architecture the module builds, compared with the sidecar's.
+        model_class: also require the sidecar's ``class_path`` to name this class.
+        ignore: ``init_args`` keys left out of the comparison (settings that are not weights).
+
+    Raises:
+        ValueError: naming ``init_weights`` if the class or the architecture differ.
+    """
+    from . import info, load  # the package imports this module
+
+    sidecar = info(init_weights)
+    recorded = {k: v for k, v in dict(sidecar["init_args"]).items() if k not in ignore}
+    wanted = {k: v for k, v in dict(init_args).items() if k not in ignore}
+    built = (sidecar["class_path"] if model_class is None
+             else f"{model_class.__module__}.{model_class.__qualname__}")
+    if sidecar["class_path"] != built or recorded != wanted:
+        raise ValueError(f"init_weights {str(init_weights)!r} hold a {sidecar['class_path']} "
+                         f"with init_args {recorded}, but this module builds {built} with "
+                         f"{wanted}")
+    return load(init_weights).state_dict()
+
+
+__all__ = ["data_recipe", "initial_state", "logged_metrics", "run_recipe"]
